@@ -1,0 +1,26 @@
+"""`cqia`: the one place that wires sources, curation and annotation together.
+
+Each command group lives in its own module under `curation/cli/` and is registered here.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from curation.cli import ingest, release, run, schema
+
+app = typer.Typer(
+    name="cqia",
+    help="Build, verify and publish COIG-CQIA-style Chinese instruction data and probe sets.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(ingest.app, name="ingest")
+app.add_typer(release.app, name="release")
+app.add_typer(run.app, name="run")
+app.add_typer(schema.app, name="schema")
+# Command groups of other areas register below (one line each).
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,33 @@
+"""Helpers shared by CLI command modules: console, errors, summary tables."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console(stderr=True)
+stdout = Console()
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print a clear error and exit non-zero (no traceback for expected failures)."""
+    console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def stage_table(manifests: list[dict[str, Any]], title: str = "Stages") -> Table:
+    """Kept/dropped/invalid per stage and source, with reasons; rows add up by construction."""
+    table = Table(title=title)
+    for column in ("stage", "source", "in", "kept", "dropped", "invalid", "reasons"):
+        table.add_column(column, justify="right" if column in ("in", "kept", "dropped", "invalid") else "left")
+    for manifest in manifests:
+        for source, c in manifest["counts"]["by_source"].items():
+            reasons = ", ".join(f"{k}={v}" for k, v in {**c["dropped"], **c["invalid"]}.items())
+            table.add_row(
+                manifest["stage"], source, str(c["in"]), str(c["kept"]),
+                str(c["dropped_total"]), str(c["invalid_total"]), reasons or "-",
+            )
+    return table

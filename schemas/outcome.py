@@ -1,0 +1,24 @@
+"""What a parser yields for input it cannot turn into a record: kept, never silently dropped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class InvalidItem(BaseModel):
+    """An input unit that failed parsing or validation, with where it was and why."""
+
+    location: str = Field(description="'path:line', 'path#item-index' or a URL.")
+    reason: str = Field(description="Short machine-readable code, e.g. 'json_decode' or 'schema'.")
+    detail: str = Field(default="", description="Human-readable explanation.")
+    source: str | None = None
+    raw: Any = Field(default=None, description="The raw input (truncated when large).")
+
+
+def truncate_raw(raw: Any, limit: int = 4000) -> Any:
+    """Keep rejects shards readable: long raw strings are cut with a marker."""
+    if isinstance(raw, str) and len(raw) > limit:
+        return raw[:limit] + f"…[truncated {len(raw) - limit} chars]"
+    return raw

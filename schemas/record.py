@@ -1,0 +1,189 @@
+"""COIG-CQIA record and the curation envelope around it.
+
+`InstructionRecord` is exactly the nine public COIG-CQIA fields; everything the toolkit needs
+beyond them (ids, provenance, metrics, drop reasons) lives in `CuratedRecord`, so a release can
+strip the envelope without losing information (provenance is folded into `metadata` as JSON).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+AnswerFrom = Literal["human", "llm"]
+
+# C0 controls except \t and \n, DEL, C1 controls. \r is rejected too: sources must normalise
+# newlines before building a record (the public COIG-CQIA shipped \f in instructions).
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+COIG_CQIA_FIELDS: tuple[str, ...] = (
+    "instruction",
+    "input",
+    "output",
+    "task_type",
+    "domain",
+    "metadata",
+    "answer_from",
+    "human_verified",
+    "copyright",
+)
+
+
+def _check_no_control(value: str, field: str) -> str:
+    match = _CONTROL_CHARS.search(value)
+    if match:
+        raise ValueError(
+            f"{field} contains control character U+{ord(match.group()):04X} at offset {match.start()}"
+        )
+    return value
+
+
+def _non_empty_strings(values: list[str], field: str) -> list[str]:
+    if not values:
+        raise ValueError(f"{field} must list at least one value")
+    for value in values:
+        if not value.strip():
+            raise ValueError(f"{field} contains an empty value")
+        _check_no_control(value, field)
+    return values
+
+
+class TaskType(BaseModel):
+    """COIG-CQIA task type: coarse (`major`) and fine (`minor`) labels, both non-empty."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    major: list[str]
+    minor: list[str]
+
+    @field_validator("major", "minor")
+    @classmethod
+    def _labels(cls, values: list[str], info: Any) -> list[str]:
+        return _non_empty_strings(values, f"task_type.{info.field_name}")
+
+
+class InstructionRecord(BaseModel):
+    """One COIG-CQIA row: exactly the public fields and types, nothing more."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    instruction: str = Field(description="The user's request or question.")
+    input: str = Field(default="", description="Optional context; empty string when absent.")
+    output: str = Field(description="The answer.")
+    task_type: TaskType = Field(description="Task labels: major (coarse) and minor (fine).")
+    domain: list[str] = Field(description="Subject domains, e.g. ['百科', '医疗'].")
+    metadata: str = Field(
+        default="暂无元数据信息",
+        description="Free text; in cqia releases a JSON object holding the record's provenance.",
+    )
+    answer_from: AnswerFrom = Field(description="Who wrote the answer: 'human' or 'llm'.")
+    human_verified: bool = Field(description="True only when a person checked this pair.")
+    copyright: str = Field(
+        default="暂无版权及作者信息", description="Author and copyright information."
+    )
+
+    @field_validator("instruction", "output")
+    @classmethod
+    def _non_empty(cls, value: str, info: Any) -> str:
+        if not value.strip():
+            raise ValueError(f"{info.field_name} must not be empty")
+        return _check_no_control(value, info.field_name)
+
+    @field_validator("input", "metadata", "copyright")
+    @classmethod
+    def _clean(cls, value: str, info: Any) -> str:
+        return _check_no_control(value, info.field_name)
+
+    @field_validator("domain")
+    @classmethod
+    def _domains(cls, values: list[str]) -> list[str]:
+        return _non_empty_strings(values, "domain")
+
+
+class Provenance(BaseModel):
+    """Where a record came from; enough to re-fetch it, credit its author and honour its license."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source_id: str | None = Field(default=None, description="The source's own id for the item.")
+    url: str | None = None
+    fetched_at: str | None = Field(default=None, description="ISO-8601 UTC time of fetch/read.")
+    raw_sha256: str | None = Field(default=None, description="sha256 of the raw bytes parsed.")
+    license: str | None = None
+    author: str | None = None
+    location: str | None = Field(
+        default=None, description="Input location: 'file:line', 'file#item' or a URL."
+    )
+    extra: dict[str, Any] = Field(
+        default_factory=dict, description="Source-specific facts (votes, edits, annotators...)."
+    )
+
+
+class CuratedRecord(BaseModel):
+    """The envelope every stage passes along: record + stable id + provenance + stats."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(description="Stable id: hash of source + source-native id, or of content.")
+    source: str = Field(description="Source config name, e.g. 'zhihu'; becomes the Hub config.")
+    record: InstructionRecord
+    provenance: Provenance = Field(default_factory=Provenance)
+    stats: dict[str, Any] = Field(
+        default_factory=dict, description="Metrics written by curation stages, before decisions."
+    )
+    drop_reason: str | None = None
+
+    @field_validator("source")
+    @classmethod
+    def _config_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_\-]*", value):
+            raise ValueError(f"source {value!r} must be a lowercase config name ([a-z0-9_-])")
+        return value
+
+    def release_row(self) -> dict[str, Any]:
+        """The nine COIG-CQIA fields, with id/source/provenance folded into `metadata` JSON."""
+        row = self.record.model_dump()
+        row["metadata"] = json.dumps(
+            {
+                "cqia_id": self.id,
+                "source": self.source,
+                "source_metadata": self.record.metadata,
+                "provenance": self.provenance.model_dump(exclude_none=True, exclude_defaults=True),
+            },
+            ensure_ascii=False,
+            sort_keys=True,
+        )
+        return row
+
+    @classmethod
+    def from_release_row(cls, row: dict[str, Any]) -> CuratedRecord:
+        """Inverse of `release_row`: recover the envelope from a released row."""
+        meta = json.loads(row["metadata"])
+        record = InstructionRecord.model_validate({**row, "metadata": meta["source_metadata"]})
+        return cls(
+            id=meta["cqia_id"],
+            source=meta["source"],
+            record=record,
+            provenance=Provenance.model_validate(meta.get("provenance", {})),
+        )
+
+
+def normalize_for_id(text: str) -> str:
+    """NFKC + whitespace-collapsed form used only for hashing (ids, exact dedup keys)."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip()
+
+
+def make_record_id(source: str, source_id: str | None = None, *, content: str | None = None) -> str:
+    """Stable 16-hex id: from source + native id when the source has ids, else from content."""
+    if source_id is not None:
+        key = f"{source}\x00id\x00{source_id}"
+    elif content is not None:
+        key = f"{source}\x00content\x00{normalize_for_id(content)}"
+    else:
+        raise ValueError("make_record_id needs a source_id or content")
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
