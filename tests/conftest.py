@@ -1,0 +1,28 @@
+"""Shared fixtures: where the real samples are, and a fresh run directory per test."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def samples_root() -> Path:
+    """Real raw inputs live outside the repo (../shared/samples); CQIA_SAMPLES overrides."""
+    return Path(os.environ.get("CQIA_SAMPLES", REPO.parent / "shared" / "samples")).resolve()
+
+
+@pytest.fixture(scope="session")
+def samples_dir() -> Path:
+    root = samples_root()
+    if not (root / "MANIFEST.json").exists():
+        pytest.fail(f"samples not found at {root}; set CQIA_SAMPLES to the shared/samples folder")
+    return root
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    return tmp_path / "run"
