@@ -1,0 +1,51 @@
+"""`cqia release build|push`: Hub-layout release from a run, and a verified push."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from curation.cli.common import console, fail, stdout
+from curation.rundir import RunDirError
+
+app = typer.Typer(help="Build and publish releases.", no_args_is_help=True)
+
+
+def release_table(summary) -> Table:  # noqa: ANN001 - ReleaseSummary, imported lazily
+    table = Table(title=f"Release {summary.out_dir} (stage {summary.stage})")
+    for column in ("config", "rows", "human-verified", "answer_from", "median out chars", "files"):
+        table.add_column(column)
+    for c in summary.configs:
+        table.add_row(
+            c["config"], str(c["rows"]), str(c["human_verified"]),
+            ", ".join(f"{k}={v}" for k, v in c["answer_from"].items()),
+            f"{c['median_output_chars']:g}", str(len(c["files"])),
+        )
+    return table
+
+
+@app.command("build")
+def build(
+    run: Annotated[Path, typer.Argument(help="Run directory.")],
+    out: Annotated[Path, typer.Option("--out", help="Release directory (Hub layout).")],
+    stage: Annotated[str | None, typer.Option(help="Stage to release (default: latest completed).")] = None,
+    pretty_name: Annotated[str, typer.Option(help="Dataset card title.")] = "COIG-CQIA (cqia build)",
+    license_: Annotated[str, typer.Option("--license", help="Dataset-level license id for the card.")] = "other",
+    shard_rows: Annotated[int, typer.Option(help="Max rows per Parquet shard.")] = 500_000,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing release directory.")] = False,
+) -> None:
+    """Write OUT/<config>/train-*.parquet and OUT/README.md (dataset card)."""
+    from curation.release_build import ReleaseBuildError, build_release
+
+    try:
+        summary = build_release(
+            run, out, stage=stage, pretty_name=pretty_name, dataset_license=license_,
+            shard_rows=shard_rows, overwrite=overwrite,
+        )
+    except (ReleaseBuildError, RunDirError) as exc:
+        fail(str(exc))
+    stdout.print(release_table(summary))
+    console.print(f"[green]release written to[/] {summary.out_dir}")
