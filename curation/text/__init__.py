@@ -1,0 +1,1 @@
+"""Chinese text helpers shared by curation stages: segmenter, language ID, CJK classes, stopwords."""
