@@ -1,0 +1,104 @@
+"""Import of existing instruction data: real LLaMA-Factory and COIG-CQIA files, and bad lines."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from schemas import CuratedRecord, InvalidItem
+from sources.instruct_import import iter_import
+from sources.settings import load_settings
+
+SETTINGS = load_settings("coig_pc")
+
+
+def _split(items):
+    records = [i for i in items if isinstance(i, CuratedRecord)]
+    invalid = [i for i in items if isinstance(i, InvalidItem)]
+    return records, invalid
+
+
+def test_alpaca_real_sample(samples_dir: Path) -> None:
+    path = samples_dir / "instruct_zh" / "llama-factory__alpaca_zh_demo.json"
+    records, invalid = _split(list(iter_import([path], "alpaca", "coig_pc", SETTINGS)))
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    assert not invalid and len(records) == len(raw)
+    first = records[0]
+    assert first.record.instruction == raw[0]["instruction"] and first.record.output == raw[0]["output"]
+    assert first.record.task_type == SETTINGS.task_type and first.record.human_verified is False
+    assert first.provenance.location == f"{path}#0" and len(first.provenance.raw_sha256) == 64
+    assert first.provenance.license == SETTINGS.license
+
+
+def test_sharegpt_tool_calls_first_human_turn_and_final_reply(samples_dir: Path) -> None:
+    path = samples_dir / "instruct_zh" / "llama-factory__glaive_toolcall_zh_demo.json"
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    records, invalid = _split(list(iter_import([path], "sharegpt", "coig_pc", SETTINGS)))
+    assert not invalid and len(records) == len(raw)
+    convo = raw[0]["conversations"]
+    rec = records[0]
+    assert rec.record.instruction == convo[0]["value"]
+    # the first *assistant* reply, not the function_call turn right after the question
+    assert rec.record.output == next(t["value"] for t in convo if t["from"] == "gpt")
+    assert rec.provenance.extra["conversation"] == convo
+    assert rec.provenance.extra["tools"] == raw[0]["tools"]
+
+
+def test_coig_cqia_records_keep_upstream_verification(samples_dir: Path) -> None:
+    path = samples_dir / "coig_cqia" / "cqia_ruozhiba_first20.jsonl"
+    records, invalid = _split(list(iter_import([path], "coig-cqia", "ruozhiba", SETTINGS)))
+    assert len(records) == 20 and not invalid
+    assert all(r.record.human_verified and r.provenance.extra["verified_by"] == "upstream" for r in records)
+    assert records[0].provenance.location == f"{path}:1"
+    first = json.loads(path.read_text(encoding="utf-8").splitlines()[0])
+    assert records[0].record.model_dump() == first
+
+
+def test_malformed_lines_become_rejects_with_file_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(
+        "\n".join([
+            json.dumps({"instruction": "写一首诗", "input": "", "output": "床前明月光"}, ensure_ascii=False),
+            '{"instruction": "缺少引号}',
+            json.dumps({"instruction": "只有问题"}, ensure_ascii=False),
+            json.dumps({"instruction": "问题\f换页", "output": "回答"}, ensure_ascii=False),
+            json.dumps(["not", "an", "object"]),
+            "",
+            json.dumps({"instruction": "好问题", "output": 42}, ensure_ascii=False),
+        ]) + "\n",
+        encoding="utf-8",
+    )
+    records, invalid = _split(list(iter_import([path], "alpaca", "demo", SETTINGS)))
+    assert len(records) == 1
+    by_line = {i.location: i.reason for i in invalid}
+    assert by_line == {
+        f"{path}:2": "json_decode",
+        f"{path}:3": "missing_field",
+        f"{path}:4": "schema",
+        f"{path}:5": "wrong_type",
+        f"{path}:7": "wrong_type",
+    }
+    schema_error = next(i for i in invalid if i.reason == "schema")
+    assert "U+000C" in schema_error.detail and "问题" in schema_error.raw
+
+
+def test_parquet_input_and_json_lines_named_json(tmp_path: Path) -> None:
+    rows = [{"instruction": f"问题{i}", "input": "", "output": f"回答{i}"} for i in range(5)]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "a.parquet")
+    (tmp_path / "b.json").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    records, invalid = _split(list(iter_import([tmp_path / "a.parquet", tmp_path / "b.json"], "alpaca", "x", SETTINGS)))
+    assert not invalid and [r.record.instruction for r in records] == [r["instruction"] for r in rows] * 2
+    assert records[3].provenance.location == f"{tmp_path / 'a.parquet'}#3"
+    assert records[5].provenance.location == f"{tmp_path / 'b.json'}:1"
+
+
+def test_unknown_format_and_file_type_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown import format"):
+        list(iter_import([tmp_path / "x.jsonl"], "dolly", "x", SETTINGS))
+    (tmp_path / "x.csv").write_text("a,b\n")
+    with pytest.raises(ValueError, match=r"x\.csv: unsupported file type"):
+        list(iter_import([tmp_path / "x.csv"], "alpaca", "x", SETTINGS))
