@@ -14,7 +14,7 @@ stdout = Console()
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print a clear error and exit non-zero (no traceback for expected failures)."""
-    console.print(f"[bold red]error:[/] {message}")
+    console.print(f"[bold red]error:[/] {message}", soft_wrap=True, highlight=False)
     raise typer.Exit(code)
 
 
