@@ -1,0 +1,420 @@
+"""One client for every OpenAI-compatible chat endpoint the project talks to.
+
+Why one client: probes, judges, mutators and curation scorers all need the same things — bounded
+concurrency, rate limits, retries that honour Retry-After, timeouts, and an append-only cache so a
+killed run resumes without paying twice. `chat_many` is a plain sync iterator (asyncio runs in a
+background thread) that yields results in input order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import hashlib
+import logging
+import os
+import queue
+import random
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from curation.llm.cache import ResponseCache
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
+MAX_BACKOFF_S = 60.0
+
+
+@dataclass
+class ChatRequest:
+    key: str  # stable cache/resume key
+    messages: list[dict]
+    params: dict = field(default_factory=dict)
+
+
+@dataclass
+class ChatResult:
+    key: str
+    text: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_s: float
+    cached: bool
+    raw: dict
+    attempts: int = 1
+
+
+@dataclass
+class ChatError:
+    key: str
+    error: str
+    status: int | None
+    attempts: int
+
+
+class LLMError(RuntimeError):
+    """A chat call failed for good (message names the URL/model/key problem, never the key)."""
+
+
+class _Fatal(Exception):
+    """An error that will repeat for every request (bad key, wrong URL, unknown model)."""
+
+
+def request_key(model: str, messages: list[dict], params: dict) -> str:
+    """Content hash used when the caller gives no key."""
+    blob = orjson.dumps({"model": model, "messages": messages, "params": params}, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(blob).hexdigest()[:32]
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class _RateLimiter:
+    """Spaces request starts at >= 1/rps seconds (applies to retries too)."""
+
+    def __init__(self, rps: float | None) -> None:
+        self.interval = 1.0 / rps if rps else 0.0
+        self.next_t = 0.0
+        self.lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        if not self.interval:
+            return
+        async with self.lock:
+            now = time.monotonic()
+            start = max(now, self.next_t)
+            self.next_t = start + self.interval
+        if start > now:
+            await asyncio.sleep(start - now)
+
+
+_DONE = object()
+
+
+class LLMClient:
+    """OpenAI-compatible `/chat/completions` client with cache, retries and bounded concurrency."""
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str | None = None,
+        *,
+        concurrency: int = 8,
+        max_retries: int = 5,
+        timeout_s: float = 60.0,
+        rate_limit_rps: float | None = None,
+        cache_path: Path | None = None,
+        backoff_base_s: float = 0.5,
+    ) -> None:
+        if not base_url or not base_url.startswith(("http://", "https://")):
+            raise LLMError(f"base URL must start with http:// or https://, got {base_url!r}")
+        if not model:
+            raise LLMError("no model name given")
+        if concurrency < 1:
+            raise LLMError("concurrency must be >= 1")
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self._api_key = api_key or None
+        self.concurrency = concurrency
+        self.max_retries = max_retries
+        self.timeout_s = timeout_s
+        self.rate_limit_rps = rate_limit_rps
+        self.backoff_base_s = backoff_base_s
+        self.cache = ResponseCache(Path(cache_path)) if cache_path else None
+        self.stats = {"sent": 0, "retries": 0, "cached": 0, "errors": 0, "prompt_tokens": 0, "completion_tokens": 0}
+
+    def __repr__(self) -> str:  # never show the key
+        key = "set" if self._api_key else "none"
+        return f"LLMClient(base_url={self.base_url!r}, model={self.model!r}, api_key={key})"
+
+    @classmethod
+    def from_env(cls, prefix: str = "CQIA_LLM", **overrides: Any) -> LLMClient:
+        """Build from `<PREFIX>_BASE_URL`, `<PREFIX>_MODEL`, `<PREFIX>_API_KEY`; kwargs win."""
+        base_url = overrides.pop("base_url", None) or os.environ.get(f"{prefix}_BASE_URL")
+        model = overrides.pop("model", None) or os.environ.get(f"{prefix}_MODEL")
+        api_key = overrides.pop("api_key", None) or os.environ.get(f"{prefix}_API_KEY")
+        if not base_url:
+            raise LLMError(f"no endpoint: set {prefix}_BASE_URL (e.g. http://127.0.0.1:8000/v1) or pass base_url")
+        if not model:
+            raise LLMError(f"no model: set {prefix}_MODEL or pass model")
+        return cls(base_url, model, api_key, **overrides)
+
+    # ---------------------------------------------------------------- public API
+
+    def chat(self, messages: list[dict], *, key: str | None = None, **params: Any) -> ChatResult:
+        """One call; raises LLMError on failure."""
+        req = ChatRequest(key or request_key(params.get("model", self.model), messages, params), messages, params)
+        (out,) = list(self.chat_many([req], progress=False))
+        if isinstance(out, ChatError):
+            raise LLMError(out.error)
+        return out
+
+    def chat_many(self, requests: Iterable[ChatRequest], *, progress: bool = True) -> Iterator[ChatResult | ChatError]:
+        """Send requests with bounded concurrency; yield one result per request, in input order."""
+        total = len(requests) if hasattr(requests, "__len__") else None  # type: ignore[arg-type]
+        out_q: queue.Queue = queue.Queue()
+        state: dict[str, Any] = {}
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=self._thread_main, args=(iter(requests), out_q, stop, state), name="llm-client", daemon=True
+        )
+        thread.start()
+        bar = _Progress(total, self.model) if progress else None
+        buffer: dict[int, ChatResult | ChatError] = {}
+        next_idx = 0
+        try:
+            while True:
+                item = out_q.get()
+                if item is _DONE:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                idx, res = item
+                buffer[idx] = res
+                while next_idx in buffer:
+                    res = buffer.pop(next_idx)
+                    next_idx += 1
+                    if bar:
+                        bar.advance(res)
+                    yield res
+        finally:
+            stop.set()
+            loop = state.get("loop")
+            task = state.get("task")
+            if loop is not None and task is not None and thread.is_alive():
+                try:
+                    loop.call_soon_threadsafe(task.cancel)
+                except RuntimeError:
+                    pass
+            thread.join(timeout=30)
+            if bar:
+                bar.close()
+
+    # ---------------------------------------------------------------- internals
+
+    def _thread_main(self, it: Iterator[ChatRequest], out_q: queue.Queue, stop: threading.Event, state: dict) -> None:
+        try:
+            asyncio.run(self._produce(it, out_q, stop, state))
+        except asyncio.CancelledError:
+            pass
+        except BaseException as exc:  # surface in the consumer thread
+            out_q.put(exc)
+        finally:
+            out_q.put(_DONE)
+
+    async def _produce(self, it: Iterator[ChatRequest], out_q: queue.Queue, stop: threading.Event, state: dict) -> None:
+        state["loop"] = asyncio.get_running_loop()
+        state["task"] = asyncio.current_task()
+        sem = asyncio.Semaphore(self.concurrency)
+        limiter = _RateLimiter(self.rate_limit_rps)
+        inflight: dict[str, asyncio.Task] = {}
+        fatal: dict[str, ChatError] = {}
+        tasks: set[asyncio.Task] = set()
+        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
+        timeout = httpx.Timeout(self.timeout_s, connect=min(10.0, self.timeout_s))
+        async with httpx.AsyncClient(limits=limits, timeout=timeout, headers=self._headers()) as http:
+            for idx, req in enumerate(it):
+                if stop.is_set():
+                    break
+                if not isinstance(req, ChatRequest):
+                    raise TypeError(f"chat_many expects ChatRequest items, got {type(req).__name__} at index {idx}")
+                row = self.cache.get(req.key) if self.cache else None
+                if row is not None:
+                    self.stats["cached"] += 1
+                    out_q.put((idx, self._from_row(row)))
+                    continue
+                if fatal:
+                    err = next(iter(fatal.values()))
+                    out_q.put((idx, ChatError(req.key, err.error, err.status, 0)))
+                    continue
+                if req.key in inflight:  # same key twice in one batch: send once
+                    task = asyncio.create_task(self._await_twin(inflight[req.key], req, idx, out_q))
+                else:
+                    await sem.acquire()
+                    if fatal:
+                        sem.release()
+                        err = next(iter(fatal.values()))
+                        out_q.put((idx, ChatError(req.key, err.error, err.status, 0)))
+                        continue
+                    task = asyncio.create_task(self._one(http, limiter, sem, req, idx, out_q, fatal))
+                    inflight[req.key] = task
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            if tasks:
+                await asyncio.gather(*list(tasks))
+
+    async def _await_twin(self, twin: asyncio.Task, req: ChatRequest, idx: int, out_q: queue.Queue) -> None:
+        res = await twin
+        if isinstance(res, ChatResult):
+            res = ChatResult(**{**res.__dict__, "cached": True})
+        out_q.put((idx, res))
+
+    async def _one(self, http, limiter, sem, req: ChatRequest, idx: int, out_q: queue.Queue, fatal: dict):
+        try:
+            res = await self._send(http, limiter, req)
+        except _Fatal as exc:
+            res = exc.args[0]
+            fatal.setdefault("err", res)
+        finally:
+            sem.release()
+        if isinstance(res, ChatResult) and self.cache is not None:
+            self.cache.append(self._to_row(req, res))
+        if isinstance(res, ChatError):
+            self.stats["errors"] += 1
+        out_q.put((idx, res))
+        return res
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"content-type": "application/json", "user-agent": "cqia-llm-client/1"}
+        if self._api_key:
+            headers["authorization"] = f"Bearer {self._api_key}"
+        return headers
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._api_key, "***") if self._api_key else text
+
+    async def _send(self, http: httpx.AsyncClient, limiter: _RateLimiter, req: ChatRequest) -> ChatResult | ChatError:
+        params = dict(req.params)
+        model = params.pop("model", self.model)
+        payload = {"model": model, "messages": req.messages, **params}
+        body = orjson.dumps(payload)
+        url = f"{self.base_url}/chat/completions"
+        attempts = 0
+        last_err, last_status = "no attempt made", None
+        while attempts <= self.max_retries:
+            attempts += 1
+            await limiter.wait()
+            retry_after: float | None = None
+            t0 = time.monotonic()
+            self.stats["sent"] += 1
+            try:
+                resp = await http.post(url, content=body)
+            except httpx.TimeoutException as exc:
+                last_err, last_status = f"timeout after {self.timeout_s}s from {url} ({type(exc).__name__})", None
+            except httpx.ConnectError as exc:
+                last_err, last_status = f"cannot connect to {self.base_url}: {self._scrub(str(exc)) or type(exc).__name__}", None
+            except httpx.TransportError as exc:
+                last_err, last_status = f"connection to {self.base_url} broke: {self._scrub(str(exc)) or type(exc).__name__}", None
+            else:
+                latency = time.monotonic() - t0
+                if resp.status_code == 200:
+                    parsed = self._parse(resp, req.key, model, latency, attempts)
+                    if isinstance(parsed, ChatResult):
+                        return parsed
+                    last_err, last_status = parsed, 200
+                else:
+                    last_status = resp.status_code
+                    last_err = self._describe_http_error(resp, url, model)
+                    if resp.status_code not in RETRY_STATUSES:
+                        err = ChatError(req.key, last_err, last_status, attempts)
+                        if resp.status_code in (401, 403, 404):
+                            raise _Fatal(err)
+                        return err
+                    retry_after = parse_retry_after(resp.headers.get("retry-after"))
+            if attempts > self.max_retries:
+                break
+            self.stats["retries"] += 1
+            delay = min(MAX_BACKOFF_S, self.backoff_base_s * (2 ** (attempts - 1)))
+            delay = random.uniform(delay / 2, delay)  # jitter so retries don't stampede
+            if retry_after is not None:
+                delay = max(delay, min(retry_after, MAX_BACKOFF_S * 2))
+            await asyncio.sleep(delay)
+        err = ChatError(req.key, f"{last_err} (gave up after {attempts} attempts)", last_status, attempts)
+        if last_status is None and last_err.startswith("cannot connect"):
+            raise _Fatal(err)
+        return err
+
+    def _parse(self, resp: httpx.Response, key: str, model: str, latency: float, attempts: int) -> ChatResult | str:
+        try:
+            raw = resp.json()
+            message = raw["choices"][0]["message"]
+            text = message.get("content") or ""
+        except (ValueError, KeyError, IndexError, TypeError):
+            return f"malformed response from {resp.request.url}: {resp.text[:200]!r}"
+        usage = raw.get("usage") or {}
+        pt, ct = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+        self.stats["prompt_tokens"] += pt
+        self.stats["completion_tokens"] += ct
+        return ChatResult(key, text, raw.get("model") or model, pt, ct, round(latency, 4), False, raw, attempts)
+
+    def _describe_http_error(self, resp: httpx.Response, url: str, model: str) -> str:
+        detail = ""
+        try:
+            err = resp.json().get("error")
+            detail = err.get("message", "") if isinstance(err, dict) else str(err or "")
+        except (ValueError, AttributeError):
+            detail = resp.text[:200]
+        detail = self._scrub(detail)
+        code = resp.status_code
+        if code in (401, 403):
+            key_state = "an API key that was rejected" if self._api_key else "no API key"
+            return f"HTTP {code} from {url}: the endpoint refused {key_state} (check CQIA_LLM_API_KEY / --api-key). {detail}".strip()
+        if code == 404:
+            if "model" in detail.lower():
+                return f"HTTP 404 from {url}: model {model!r} not found there. {detail}".strip()
+            return f"HTTP 404 from {url}: no chat endpoint at this URL (check the base URL; it usually ends in /v1). {detail}".strip()
+        return f"HTTP {code} from {url}: {detail}".strip()
+
+    def _to_row(self, req: ChatRequest, res: ChatResult) -> dict[str, Any]:
+        return {
+            "key": req.key, "text": res.text, "model": res.model, "prompt_tokens": res.prompt_tokens,
+            "completion_tokens": res.completion_tokens, "latency_s": res.latency_s, "attempts": res.attempts,
+            "raw": res.raw, "request": {"messages": req.messages, "params": req.params}, "t": time.time(),
+        }
+
+    @staticmethod
+    def _from_row(row: dict[str, Any]) -> ChatResult:
+        return ChatResult(
+            row["key"], row["text"], row.get("model", ""), int(row.get("prompt_tokens", 0)),
+            int(row.get("completion_tokens", 0)), float(row.get("latency_s", 0.0)), True, row.get("raw") or {},
+            int(row.get("attempts", 1)),
+        )
+
+
+class _Progress:
+    """rich progress bar on stderr: done / cached / errors."""
+
+    def __init__(self, total: int | None, model: str) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("cached {task.fields[cached]} · errors {task.fields[errors]}"), TimeRemainingColumn(),
+            console=Console(stderr=True), transient=False,
+        )
+        self.task = self.progress.add_task(model, total=total, cached=0, errors=0)
+        self.cached = self.errors = 0
+        self.progress.start()
+
+    def advance(self, res: ChatResult | ChatError) -> None:
+        if isinstance(res, ChatError):
+            self.errors += 1
+        elif res.cached:
+            self.cached += 1
+        self.progress.update(self.task, advance=1, cached=self.cached, errors=self.errors)
+
+    def close(self) -> None:
+        self.progress.stop()
