@@ -15,16 +15,9 @@ from curation.release_push import (
     push_release,
     verify_release,
 )
-from tests.hub_fixtures import (  # noqa: F401 - fixtures
-    ROWS_V1,
-    HubProcess,
-    cqia_rows,
-    hf_env,
-    hub_server,
-    load_in_subprocess,
-    release_dir,
-    write_release_dir,
-)
+from tests.hub_fixtures import ROWS_V1, HubProcess, cqia_rows, load_in_subprocess, write_release_dir
+
+pytest_plugins = ["tests.hub_fixtures"]
 
 REPO = "cqia/coig-cqia-test"
 
