@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from curation.cli import ingest, release, run, schema
+from curation.cli import demo, ingest, release, run, schema
 
 app = typer.Typer(
     name="cqia",
@@ -19,6 +19,7 @@ app.add_typer(ingest.app, name="ingest")
 app.add_typer(release.app, name="release")
 app.add_typer(run.app, name="run")
 app.add_typer(schema.app, name="schema")
+app.command("demo")(demo.demo)
 # Command groups of other areas register below (one line each).
 
 
