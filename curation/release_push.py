@@ -21,6 +21,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -359,8 +360,7 @@ def push_release(
     progress: bool = True,
 ) -> PushResult:
     """Create the repo if needed, push the release as one commit, tag it, load it back and compare."""
-    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
-    from huggingface_hub.errors import RepositoryNotFoundError
+    from huggingface_hub import HfApi
     from huggingface_hub.utils import disable_progress_bars
 
     plan = plan_push(release_dir, repo_id, tag=tag, private=private)
@@ -377,6 +377,39 @@ def push_release(
                             lambda n, d, e: ui.step(f"{what}: {_short(e)[:120]} - retry {n} in {d:.1f}s"))
 
     ui.step(f"plan: {len(plan.files)} files, {_human(plan.total_size)} -> {repo_id}")
+    with _lfs_transfer_for(endpoint):
+        return _push(plan, api, ui, retry, started, token, endpoint, max_retries)
+
+
+@contextmanager
+def _lfs_transfer_for(endpoint: str | None) -> Iterator[None]:
+    """Use the git-LFS batch path (not Xet) for a non-Hub endpoint such as our local server.
+
+    huggingface_hub uploads through Xet whenever hf_xet is installed, without negotiating; a
+    Hub-compatible server that speaks only git-LFS then fails with an opaque error. An explicit
+    HF_HUB_DISABLE_XET in the environment always wins.
+    """
+    from huggingface_hub import constants
+
+    official = endpoint is None or endpoint.rstrip("/") in (constants._HF_DEFAULT_ENDPOINT,
+                                                            constants._HF_DEFAULT_STAGING_ENDPOINT)
+    if official or "HF_HUB_DISABLE_XET" in os.environ:
+        yield
+        return
+    previous = constants.HF_HUB_DISABLE_XET
+    constants.HF_HUB_DISABLE_XET = True
+    try:
+        yield
+    finally:
+        constants.HF_HUB_DISABLE_XET = previous
+
+
+def _push(plan: PushPlan, api: Any, ui: _Progress, retry: Callable[..., Any], started: float,
+          token: str | None, endpoint: str | None, max_retries: int) -> PushResult:
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    repo_id, tag, private = plan.repo_id, plan.tag, plan.private
     try:
         info = retry(lambda: api.repo_info(repo_id, repo_type="dataset"), "reading repo info")
         notes = []

@@ -104,6 +104,10 @@ def hf_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     monkeypatch.setenv("HF_DATASETS_CACHE", str(home / "datasets"))
     monkeypatch.setenv("HF_HUB_DISABLE_XET", "1")
     monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    import huggingface_hub.constants as hf_constants
+
+    # read at import time: patch the already-imported constant too, so in-process clients use LFS
+    monkeypatch.setattr(hf_constants, "HF_HUB_DISABLE_XET", True)
     return dict(os.environ)
 
 

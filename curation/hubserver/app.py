@@ -310,6 +310,9 @@ class Handler(BaseHTTPRequestHandler):
             return self._tag(method, repo_type, repo_id, _split_rev(rest[1:])[0])
         if action == "branch" and len(rest) >= 2 and method in ("POST", "DELETE"):
             return self._branch(method, repo_type, repo_id, _split_rev(rest[1:])[0])
+        if action in ("xet-write-token", "xet-read-token"):
+            raise HubError(404, "This local Hub speaks git-LFS only: set HF_HUB_DISABLE_XET=1 in the client",
+                           "XetNotSupported")
         if action == "settings" and method == "PUT":
             return self._settings(repo_type, repo_id)
         raise HubError(404, f"Route not found: {method} {self.raw_path}", "RouteNotFound")

@@ -178,3 +178,16 @@ def test_push_without_any_token_fails_before_network(hub_server: HubProcess, hf_
     with pytest.raises(ReleasePushError, match="no Hugging Face token"):
         push_release(release_dir, REPO, endpoint=hub_server.url, progress=False)
     assert hub_server.log() == []
+
+
+def test_push_uses_lfs_for_a_custom_endpoint_even_if_xet_is_on(hub_server: HubProcess, hf_env, release_dir: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CLI process has no HF_HUB_DISABLE_XET; pushing to our LFS-only server must still work."""
+    import huggingface_hub.constants as hf_constants
+
+    monkeypatch.delenv("HF_HUB_DISABLE_XET")
+    monkeypatch.setattr(hf_constants, "HF_HUB_DISABLE_XET", False)
+    result = _push(hub_server, release_dir)
+    assert all(c.ok for c in result.checks)
+    assert hf_constants.HF_HUB_DISABLE_XET is False  # restored afterwards
+    assert hub_server.requests("POST", "/info/lfs/objects/batch")
