@@ -1,0 +1,140 @@
+"""Glue every web source shares: pages from files and/or a crawl → parser → outcomes.
+
+A web source module provides `SOURCE`, `parse(page, settings)` (yields CuratedRecord or
+InvalidItem and must not raise) and `discover(page)` (URLs to crawl next: paging, listings).
+Anything a parser still raises is caught here and becomes an InvalidItem named `parser_error`,
+so one bad page never stops a run; the fuzz tests call `parse` directly to keep that net empty.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from pydantic import ValidationError
+
+from schemas import (
+    CuratedRecord,
+    InstructionRecord,
+    InvalidItem,
+    Provenance,
+    TaskType,
+    make_record_id,
+    truncate_raw,
+)
+from sources.html_markdown import clean_text
+from sources.http.cache import CachedResponse
+from sources.http.crawl import Crawler
+from sources.http.page import RawPage, page_from_file, page_from_response
+from sources.settings import SourceSettings
+
+Outcome = CuratedRecord | InvalidItem
+
+
+def invalid(page: RawPage, source: str, reason: str, detail: str, raw: Any = None) -> InvalidItem:
+    return InvalidItem(location=page.location, reason=reason, detail=detail, source=source,
+                       raw=truncate_raw(raw) if raw is not None else None)
+
+
+def format_copyright(settings: SourceSettings, **fields: Any) -> str:
+    """The settings' copyright text with {author}/{url}/{title} filled (missing ones → '未知')."""
+    values: defaultdict[str, str] = defaultdict(lambda: "未知")
+    values.update({k: str(v) for k, v in fields.items() if v not in (None, "")})
+    return clean_text(settings.copyright.format_map(values))
+
+
+def build_record(
+    page: RawPage,
+    settings: SourceSettings,
+    *,
+    source_id: str,
+    instruction: str,
+    output: str,
+    input: str = "",
+    url: str | None = None,
+    author: str | None = None,
+    title: str | None = None,
+    extra: dict[str, Any] | None = None,
+    task_type: dict[str, list[str]] | None = None,
+    location: str | None = None,
+) -> Outcome:
+    """A CuratedRecord with full provenance, or an InvalidItem naming the failed field."""
+    source = settings.name
+    try:
+        record = InstructionRecord(
+            instruction=clean_text(instruction).strip(),
+            input=clean_text(input).strip(),
+            output=clean_text(output).strip(),
+            task_type=TaskType(**task_type) if task_type else settings.task_type,
+            domain=settings.domain,
+            answer_from=settings.answer_from,
+            human_verified=False,
+            copyright=format_copyright(settings, author=author, url=url, title=title),
+        )
+    except ValidationError as exc:
+        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return invalid(page, source, "schema", f"{source_id}: {detail}")
+    return CuratedRecord(
+        id=make_record_id(source, source_id),
+        source=source,
+        record=record,
+        provenance=Provenance(
+            source_id=source_id, url=url, fetched_at=page.fetched_at, raw_sha256=page.sha256,
+            license=settings.license, author=author, location=location or page.location,
+            extra=extra or {},
+        ),
+    )
+
+
+def safe_parse(module: ModuleType, page: RawPage, settings: SourceSettings) -> Iterator[Outcome]:
+    try:
+        yield from module.parse(page, settings)
+    except Exception as exc:  # the net: a parser bug must not stop the run
+        yield invalid(page, settings.name, "parser_error", f"{type(exc).__name__}: {exc}")
+
+
+def _response_outcome(response: CachedResponse, source: str) -> InvalidItem | None:
+    if response.ok:
+        return None
+    reason = "robots_disallowed" if response.error == "robots_disallowed" else (
+        f"http_{response.status}" if response.error is None else "fetch_failed")
+    return InvalidItem(location=response.url, reason=reason,
+                       detail=response.error or f"HTTP {response.status}", source=source)
+
+
+def iter_web_source(
+    module: ModuleType,
+    settings: SourceSettings,
+    *,
+    files: Iterable[Path] = (),
+    urls: Iterable[str] = (),
+    crawler: Crawler | None = None,
+) -> Iterator[Outcome]:
+    """Outcomes for local files first (in order), then for the crawl of `urls` (frontier order)."""
+    for path in files:
+        page = page_from_file(Path(path))
+        yield from safe_parse(module, page, settings)
+    urls = list(urls)
+    if not urls:
+        return
+    if crawler is None:
+        raise ValueError("URLs given but no crawler configured")
+
+    def expand(response: CachedResponse) -> list[str]:
+        try:
+            return list(module.discover(page_from_response(response)))
+        except Exception:
+            return []
+
+    try:
+        for response in crawler.crawl(urls, expand=expand):
+            bad = _response_outcome(response, settings.name)
+            if bad is not None:
+                yield bad
+                continue
+            yield from safe_parse(module, page_from_response(response), settings)
+    finally:
+        crawler.close()

@@ -1,0 +1,95 @@
+"""A raw page (file or fetched response) and robust decoding of its bytes.
+
+Chinese sites still serve GBK/GB2312 pages, sometimes mislabelled; decoding tries the BOM, the
+HTTP charset, the `<meta charset>`, strict UTF-8, then GB18030 (a superset of GBK/GB2312), and
+only then falls back to UTF-8 with replacement characters, so decoding itself never fails.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+
+from sources.http.cache import CachedResponse
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
+_GB_FAMILY = {"gbk", "gb2312", "gb_2312-80", "gb18030", "x-gbk", "cp936"}
+
+
+def _norm_charset(name: str | None) -> str | None:
+    if not name:
+        return None
+    name = name.strip().strip("\"'").lower()
+    if name in _GB_FAMILY:
+        return "gb18030"
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def decode_bytes(body: bytes, content_type: str = "") -> tuple[str, str]:
+    """(text, encoding used) for a page body; never raises."""
+    if body.startswith(codecs.BOM_UTF8):
+        return body[3:].decode("utf-8", "replace"), "utf-8-sig"
+    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return body.decode("utf-16", "replace"), "utf-16"
+    candidates: list[str] = []
+    match = re.search(r"charset=([\w\-]+)", content_type or "", re.I)
+    for declared in (match.group(1) if match else None,
+                     (m.group(1).decode("ascii", "ignore") if (m := _META_CHARSET.search(body[:4096])) else None)):
+        norm = _norm_charset(declared)
+        if norm and norm not in candidates:
+            candidates.append(norm)
+    for fallback in ("utf-8", "gb18030"):
+        if fallback not in candidates:
+            candidates.append(fallback)
+    for encoding in candidates:
+        try:
+            return body.decode(encoding), encoding
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return body.decode("utf-8", "replace"), "utf-8-replace"
+
+
+@dataclass(frozen=True)
+class RawPage:
+    """What a parser sees: bytes plus where and when they came from."""
+
+    location: str  # the URL, or the file path
+    body: bytes
+    fetched_at: str
+    url: str | None = None
+    content_type: str = ""
+
+    @cached_property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.body).hexdigest()
+
+    @cached_property
+    def decoded(self) -> tuple[str, str]:
+        return decode_bytes(self.body, self.content_type)
+
+    @property
+    def text(self) -> str:
+        return self.decoded[0]
+
+
+def page_from_file(path: Path) -> RawPage:
+    fetched = datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return RawPage(location=str(path), body=path.read_bytes(), fetched_at=fetched)
+
+
+def page_from_response(response: CachedResponse) -> RawPage:
+    return RawPage(
+        location=response.url,
+        body=response.body,
+        fetched_at=response.fetched_at,
+        url=response.final_url or response.url,
+        content_type=response.headers.get("content-type", ""),
+    )
