@@ -194,6 +194,11 @@ def _counts_total(data: dict[str, Any]) -> Counter[str]:
     )
 
 
+def _record_json(record: CuratedRecord) -> bytes:
+    """Serialise with pydantic-core straight to bytes (the hot path of every stage)."""
+    return record.__pydantic_serializer__.to_json(record)
+
+
 def _reject_row(outcome: Dropped | InvalidItem) -> dict[str, Any]:
     if isinstance(outcome, Dropped):
         return {
@@ -290,7 +295,7 @@ def run_stage(run: RunDir, stage: Stage, *, force: bool = False, progress: bool 
             if isinstance(outcome, CuratedRecord):
                 outcome = Kept(outcome)
             if isinstance(outcome, Kept):
-                kept.append(orjson.dumps(outcome.record.model_dump(mode="json")) + b"\n")
+                kept.append(_record_json(outcome.record) + b"\n")
                 counts.add(outcome.record.source, "kept")
             elif isinstance(outcome, Dropped):
                 rejects.append(orjson.dumps(_reject_row(outcome)) + b"\n")

@@ -175,7 +175,9 @@ class CuratedRecord(BaseModel):
 
 def normalize_for_id(text: str) -> str:
     """NFKC + whitespace-collapsed form used only for hashing (ids, exact dedup keys)."""
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip()
+    if not unicodedata.is_normalized("NFKC", text):  # quick check: most text is already NFKC
+        text = unicodedata.normalize("NFKC", text)
+    return " ".join(text.split())
 
 
 def make_record_id(source: str, source_id: str | None = None, *, content: str | None = None) -> str:

@@ -9,7 +9,7 @@ import typer
 
 from curation.cli.common import console, fail, stage_table, stdout
 from curation.rundir import RunDir, RunDirError
-from curation.runner import map_stage, run_stage
+from curation.runner import run_stage
 
 app = typer.Typer(help="Inspect and advance a run directory.", no_args_is_help=True)
 
@@ -20,13 +20,13 @@ def ingest_stages(run: RunDir) -> list[str]:
 
 def validate_run(run_dir: Path, *, force: bool = False, progress: bool = True) -> dict:
     """The `validate` stage over every completed ingest stage, in run order."""
-    from curation.validate import validate_record
+    from curation.validate import validate_stage
 
     run = RunDir(run_dir)
     upstream = ingest_stages(run)
     if not upstream:
         raise RunDirError(f"{run_dir}: no completed ingest-* stage to validate")
-    result = run_stage(run, map_stage("validate", run, upstream, validate_record), force=force, progress=progress)
+    result = run_stage(run, validate_stage(run, upstream), force=force, progress=progress)
     return result.manifest
 
 

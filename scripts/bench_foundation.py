@@ -1,0 +1,114 @@
+"""Foundation benchmark: throughput and peak RSS of ingest (import → run dir) and release build.
+
+Builds alpaca-format JSONL corpora of N records from the real alpaca-zh sample (each record made
+unique by a suffix), then runs `cqia ingest import` and `cqia release build` as separate processes
+and samples their RSS. The ceiling is plain orjson read + parse + write of the same file.
+
+    python scripts/bench_foundation.py            # 100k and 1M records, median of 3 (1M: 1 run)
+    python scripts/bench_foundation.py --quick    # 20k records, 1 run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+import psutil
+from rich.console import Console
+from rich.table import Table
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = Path(os.environ.get("CQIA_SAMPLES", REPO.parent / "shared" / "samples"))
+
+
+def make_corpus(path: Path, n: int) -> int:
+    base = json.loads((SAMPLES / "instruct_zh" / "llama-factory__alpaca_zh_demo.json").read_text("utf-8"))
+    chars = 0
+    with path.open("wb") as out:
+        for i in range(n):
+            row = dict(base[i % len(base)])
+            row["instruction"] = f"{row['instruction']}（第{i}题）"
+            chars += len(row["instruction"]) + len(row["input"]) + len(row["output"])
+            out.write(orjson.dumps(row) + b"\n")
+    return chars
+
+
+def measure(cmd: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS (bytes) of a command, sampling its process tree every 20 ms."""
+    start = time.perf_counter()
+    proc = psutil.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            rss = proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))
+            peak = max(peak, rss)
+        except psutil.NoSuchProcess:
+            pass
+        time.sleep(0.02)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd} failed: {proc.stderr.read().decode()[-2000:]}")
+    return elapsed, peak
+
+
+def ceiling(src: Path, dst: Path) -> float:
+    start = time.perf_counter()
+    with src.open("rb") as inp, dst.open("wb") as out:
+        for line in inp:
+            out.write(orjson.dumps(orjson.loads(line)) + b"\n")
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--sizes", type=int, nargs="*")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    sizes = args.sizes or ([20_000] if args.quick else [100_000, 1_000_000])
+    repeats = 1 if args.quick else args.repeats
+    cqia = [sys.executable, "-m", "curation.cli"]
+    table = Table(title="Foundation: ingest and release build (medians)")
+    for col in ("records", "M chars", "step", "seconds", "records/s", "peak RSS MB", "vs ceiling"):
+        table.add_column(col)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="cqia-bench-") as tmp:
+        work = Path(tmp)
+        for n in sizes:
+            corpus = work / f"corpus-{n}.jsonl"
+            chars = make_corpus(corpus, n)
+            reps = repeats if n <= 200_000 else 1
+            ceil = statistics.median(ceiling(corpus, work / "ceiling.jsonl") for _ in range(reps))
+            rows: dict[str, list[tuple[float, int]]] = {"ingest": [], "validate": [], "release build": []}
+            for _ in range(reps):
+                run, out = work / f"run-{n}", work / f"rel-{n}"
+                shutil.rmtree(run, ignore_errors=True)
+                shutil.rmtree(out, ignore_errors=True)
+                rows["ingest"].append(measure([*cqia, "ingest", "import", "--format", "alpaca", str(corpus),
+                                               "--source", "bench", "--run", str(run)]))
+                rows["validate"].append(measure([*cqia, "run", "validate", str(run)]))
+                rows["release build"].append(measure([*cqia, "release", "build", str(run), "--out", str(out)]))
+            for step, values in rows.items():
+                secs = statistics.median(v[0] for v in values)
+                rss = statistics.median(v[1] for v in values)
+                results.append({"records": n, "step": step, "seconds": secs, "peak_rss_mb": rss / 2**20,
+                                "ceiling_seconds": ceil})
+                table.add_row(f"{n:,}", f"{chars / 1e6:.1f}", step, f"{secs:.1f}", f"{n / secs:,.0f}",
+                              f"{rss / 2**20:.0f}", f"{ceil / secs:.0%}")
+            table.add_row(f"{n:,}", f"{chars / 1e6:.1f}", "ceiling (orjson read+write)", f"{ceil:.1f}",
+                          f"{n / ceil:,.0f}", "-", "100%")
+    Console().print(table)
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
