@@ -38,6 +38,7 @@ class ChatRequest:
     key: str  # stable cache/resume key
     messages: list[dict]
     params: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)  # stored with the cached answer (e.g. probe id, target)
 
 
 @dataclass
@@ -381,7 +382,8 @@ class LLMClient:
         return {
             "key": req.key, "text": res.text, "model": res.model, "prompt_tokens": res.prompt_tokens,
             "completion_tokens": res.completion_tokens, "latency_s": res.latency_s, "attempts": res.attempts,
-            "raw": res.raw, "request": {"messages": req.messages, "params": req.params}, "t": time.time(),
+            "raw": res.raw, "request": {"messages": req.messages, "params": req.params}, "meta": req.meta,
+            "endpoint": self.base_url, "t": time.time(),
         }
 
     @staticmethod

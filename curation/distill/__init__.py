@@ -1,0 +1,1 @@
+"""Distillation evaluation: run probes against endpoints, judge, score, import the paper's data, report."""

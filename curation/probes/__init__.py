@@ -1,0 +1,1 @@
+"""Distillation probe sets: load inputs, mutate templates (GPTFuzz-style), sample RSE pools, build, release."""
