@@ -6,7 +6,11 @@ Each step is the same code the individual commands run; the run directory is res
 
 from __future__ import annotations
 
+import secrets
 import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -59,16 +63,43 @@ def demo(
     _summary(RunDir(run), release_dir, push_result)
 
 
+@contextmanager
+def local_hub(data_dir: Path) -> Iterator[tuple[str, str]]:
+    """A Hub-compatible server on 127.0.0.1 for the demo: yields (url, token of user `cqia`)."""
+    from curation.hub_server import make_server
+
+    token = "hf_demo_" + secrets.token_hex(12)
+    server = make_server(data_dir, "127.0.0.1", 0, {token: "cqia"})
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+    thread.start()
+    try:
+        yield server.url, token
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _next_tag(url: str, token: str, repo_id: str) -> str:
+    """v0.1.N: one more than the demo releases already tagged in the local Hub."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    try:
+        refs = HfApi(endpoint=url, token=token).list_repo_refs(repo_id, repo_type="dataset")
+    except RepositoryNotFoundError:
+        return "v0.1.0"
+    return f"v0.1.{len(refs.tags)}"
+
+
 def _push_to_local_hub(run: Path, release_dir: Path):  # noqa: ANN202 - PushResult, imported lazily
-    from curation.hub_server import local_hub
     from curation.release_push import push_release
 
-    with local_hub(run / "hub") as hub:
-        result = push_release(
-            release_dir, "cqia/demo", tag=None, token=hub.token, endpoint=hub.url, progress=True
-        )
+    repo_id = "cqia/demo"
+    with local_hub(run / "hub") as (url, token):
+        console.print(f"local Hub server at {url} (data in {run / 'hub'})")
+        result = push_release(release_dir, repo_id, tag=_next_tag(url, token, repo_id), token=token,
+                              endpoint=url, progress=True)
         stdout.print(result.to_table())
-        console.print(f"local Hub server data (kept): {run / 'hub'}")
         return result
 
 
@@ -85,4 +116,4 @@ def _summary(run, release_dir: Path, push_result) -> None:  # noqa: ANN001
     stdout.print(rejects)
     stdout.print(f"[bold green]Result:[/] release in {release_dir.resolve()} (card: {release_dir.resolve() / 'README.md'})")
     if push_result is not None:
-        stdout.print(f"[bold green]Pushed:[/] {push_result.repo_id} @ {push_result.commit_sha[:12]} — verified")
+        stdout.print(f"[bold green]Pushed:[/] {push_result.repo_id} @ {push_result.commit_sha[:12]} — verified (tag {push_result.tag})")

@@ -49,3 +49,38 @@ def build(
         fail(str(exc))
     stdout.print(release_table(summary))
     console.print(f"[green]release written to[/] {summary.out_dir}")
+
+
+@app.command("push")
+def push(
+    release_dir: Annotated[Path, typer.Argument(help="Release directory built by `cqia release build`.")],
+    repo_id: Annotated[str, typer.Option("--repo-id", help="ORG/NAME on the Hub.")],
+    private: Annotated[bool, typer.Option(help="Create the repo private.")] = False,
+    tag: Annotated[str | None, typer.Option(help="Tag for this release, e.g. v1.0.0.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; send nothing.")] = False,
+    endpoint: Annotated[str | None, typer.Option(help="Hub URL (default: HF_ENDPOINT or huggingface.co).")] = None,
+    max_retries: Annotated[int, typer.Option(help="Retries on 429/5xx per request.")] = 5,
+) -> None:
+    """One commit per release (+ tag), then every config is loaded back and compared with the local build.
+
+    The token comes from HF_TOKEN or the standard `hf auth login`; it is never printed.
+    """
+    import os
+
+    from curation.release_push import ReleasePushError, plan_push, push_release
+
+    if not (release_dir / "README.md").is_file():
+        fail(f"{release_dir}: not a release directory (no README.md); run `cqia release build` first")
+    endpoint = endpoint or os.environ.get("HF_ENDPOINT")
+    try:
+        if dry_run:
+            plan = plan_push(release_dir, repo_id, tag=tag, private=private)
+            stdout.print(plan.to_table())
+            console.print("[yellow]dry run:[/] nothing was sent")
+            return
+        result = push_release(release_dir, repo_id, tag=tag, private=private, endpoint=endpoint,
+                              max_retries=max_retries)
+    except ReleasePushError as exc:
+        fail(str(exc))
+    stdout.print(result.to_table())
+    console.print(f"[green]pushed and verified:[/] {result.commit_url}")
