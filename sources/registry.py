@@ -20,6 +20,11 @@ REGISTRY: dict[str, SourceEntry] = {
     "import": SourceEntry(
         "import", "sources.instruct_import", "existing instruction data: COIG-CQIA, Alpaca, ShareGPT"
     ),
+    "zhihu": SourceEntry("zhihu", "sources.zhihu", "Zhihu answers (API v4 JSON, question pages)"),
+    "segmentfault": SourceEntry("segmentfault", "sources.segmentfault", "SegmentFault Q&A pages, channel listings"),
+    "douban": SourceEntry("douban", "sources.douban", "Douban movie/book pages → template tasks"),
+    "xhs": SourceEntry("xhs", "sources.xhs", "Xiaohongshu note objects → template tasks"),
+    "wikihow": SourceEntry("wikihow", "sources.wikihow", "wikiHow how-to articles → steps"),
 }
 
 

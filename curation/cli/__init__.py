@@ -21,6 +21,7 @@ app.add_typer(run.app, name="run")
 app.add_typer(schema.app, name="schema")
 app.command("demo")(demo.demo)
 # Command groups of other areas register below (one line each).
+from curation.cli import ingest_web  # noqa: E402,F401  (registers `ingest zhihu|segmentfault|douban|xhs|wikihow`)
 
 
 def main() -> None:
