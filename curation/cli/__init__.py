@@ -21,7 +21,10 @@ app.add_typer(run.app, name="run")
 app.add_typer(schema.app, name="schema")
 app.command("demo")(demo.demo)
 # Command groups of other areas register below (one line each).
+from curation.cli import dedup as _dedup  # noqa: E402
 from curation.cli import ingest_web  # noqa: E402,F401  (registers `ingest zhihu|segmentfault|douban|xhs|wikihow`)
+
+_dedup.register(app)  # `cqia dedup RUN`, `cqia decontam RUN --against FILE...`
 
 
 def main() -> None:
