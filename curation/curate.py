@@ -28,10 +28,10 @@ from curation.rundir import RunDir
 from curation.runner import Dropped, Kept, Outcome, Stage, StageResult, run_stage, stage_input
 from schemas import CuratedRecord, InstructionRecord, Provenance, TaskType
 
-# Sections a later stage owns: name -> "module:function" building a Stage from
-# (run, upstream_stage_name, recipe). Resolved lazily, only when the recipe has the section.
+# Sections a later stage owns: name -> "module:function" building a Stage named like the section
+# from (run, upstream_stage_name, recipe). Resolved lazily, only when the recipe has the section.
 PLUGIN_STAGES: dict[str, str] = {
-    "dedup": "curation.dedup:build_stage",
+    "dedup": "curation.curate:dedup_builder",
     "decontaminate": "curation.decontam:build_stage",
 }
 _CLEAN_SECTIONS = ("clean", "pii", "metrics")
@@ -210,6 +210,14 @@ def plugin_builder(section: str) -> StageBuilder:
         raise RuntimeError(
             f"recipe section {section!r} needs {target}, which is not available: {exc}"
         ) from exc
+
+
+def dedup_builder(run: RunDir, upstream: str, recipe: Recipe) -> Stage:
+    """Adapter to curation.dedup (its section model validates the recipe's `dedup:`)."""
+    from curation.dedup.config import DedupConfig
+    from curation.dedup.stage import dedup_stage
+
+    return dedup_stage(run, upstream, recipe.section("dedup", DedupConfig))
 
 
 def chain(recipe: Recipe) -> list[tuple[str, StageBuilder]]:

@@ -1,0 +1,51 @@
+"""`cqia curate RUN [--recipe FILE]`: clean -> [quality] -> filter -> plug-in stages on `validate`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from curation.cli.common import console, fail, stage_table
+from curation.recipe import Recipe, RecipeError, load_recipe
+from curation.rundir import RunDir, RunDirError
+
+
+def source_setting_overrides(recipe: Recipe, sources: list[str]) -> Recipe:
+    """Fold per-source settings (`sources/settings/<name>.yaml` options such as `opencc: t2s`)
+    into the recipe; an explicit per-source entry in the recipe file wins."""
+    from sources.settings import known_sources, load_settings
+
+    known = set(known_sources())
+    for source in sources:
+        if source not in known:
+            continue
+        options: dict[str, Any] = load_settings(source).options
+        if options.get("opencc"):
+            recipe = recipe.with_overrides(source, clean={"opencc": options["opencc"]})
+    return recipe
+
+
+def curate(
+    run: Annotated[Path, typer.Argument(help="Run directory with a completed `validate` stage.")],
+    recipe: Annotated[str | None, typer.Option(help="Recipe YAML (default: the packaged default).")] = None,
+    upstream: Annotated[str, typer.Option(help="Stage to curate.")] = "validate",
+    until: Annotated[str | None, typer.Option(help="Stop after this stage (e.g. clean).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Override the recipe's worker processes.")] = None,
+    force: Annotated[bool, typer.Option(help="Recompute stages even if complete.")] = False,
+) -> None:
+    """Clean + metrics -> [LLM quality] -> filter -> [dedup, decontaminate] on a run (recipe-driven)."""
+    from curation.curate import curate_run
+
+    try:
+        loaded = load_recipe(recipe)
+        if workers is not None:
+            loaded = loaded.model_copy(update={"workers": workers})
+        sources = list(RunDir(run).require_manifest(upstream)["counts"]["by_source"])
+        loaded = source_setting_overrides(loaded, sources)
+        results = curate_run(run, loaded, upstream=upstream, force=force, until=until)
+    except (RecipeError, RunDirError, RuntimeError) as exc:
+        fail(str(exc))
+    console.print(f"recipe: {loaded.path}")
+    console.print(stage_table([r.manifest for r in results], title=f"curate {run}"))
