@@ -26,6 +26,12 @@ from curation.cli import dedup as _dedup  # noqa: E402
 from curation.cli import ingest_web  # noqa: E402,F401  (registers `ingest zhihu|segmentfault|douban|xhs|wikihow`)
 
 app.command("curate")(_curate.curate)  # `cqia curate RUN [--recipe FILE]`
+from curation.cli import distill as _distill  # noqa: E402
+from curation.cli import probes as _probes  # noqa: E402
+
+app.add_typer(_probes.app, name="probes")
+app.add_typer(_distill.app, name="distill")
+
 _dedup.register(app)  # `cqia dedup RUN`, `cqia decontam RUN --against FILE...`
 
 

@@ -13,8 +13,8 @@ The first stdout line is the base URL (`http://127.0.0.1:PORT/v1`). Endpoints:
 
 Script file: a JSON list of rules, or `{"rules": [...], "api_key": ..., "models": [...]}`. A rule is
 `{"pattern": REGEX, "reply": TEXT, "model": REGEX?}`; the first rule whose pattern matches the
-last user message (and whose model regex matches the requested model) answers. `{prompt}` and
-`{model}` in the reply are replaced. Without a match the reply is derived from a hash of the
+last user message (and whose model regex matches the requested model) answers. `{prompt}`,
+`{model}` and `{hash}` (8 hex chars of the prompt's sha256) in the reply are replaced. Without a match the reply is derived from a hash of the
 prompt, in Chinese, so the same prompt always gets the same answer.
 """
 
@@ -108,7 +108,8 @@ class State:
             if model_re is not None and not model_re.search(model):
                 continue
             if pattern.search(prompt):
-                return text.replace("{prompt}", prompt).replace("{model}", model)
+                digest = hashlib.sha256(prompt.encode()).hexdigest()[:8]
+                return text.replace("{prompt}", prompt).replace("{model}", model).replace("{hash}", digest)
         return default_reply(model, prompt)
 
     def record(self, model: str, prompt: str, status: int) -> None:
