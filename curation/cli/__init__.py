@@ -23,6 +23,7 @@ app.command("demo")(demo.demo)
 # Command groups of other areas register below (one line each).
 from curation.cli import curate as _curate  # noqa: E402
 from curation.cli import dedup as _dedup  # noqa: E402
+from curation.cli import ingest_files as _ingest_files  # noqa: E402,F401  (`ingest wiki|baike|exam|logiqa|...`)
 from curation.cli import ingest_web  # noqa: E402,F401  (registers `ingest zhihu|segmentfault|douban|xhs|wikihow`)
 
 app.command("curate")(_curate.curate)  # `cqia curate RUN [--recipe FILE]`

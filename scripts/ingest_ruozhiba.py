@@ -1,0 +1,11 @@
+"""Thin entry point: `python scripts/ingest_ruozhiba.py FILES... --run DIR` = `cqia ingest ruozhiba ...`."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from curation.cli import app  # noqa: E402
+
+if __name__ == "__main__":
+    app(["ingest", "ruozhiba", *sys.argv[1:]])
