@@ -52,6 +52,8 @@ def strip_dangling_option(text: str) -> tuple[str, bool]:
 
 # --- truncated outputs --------------------------------------------------------------------------
 _MID_SENTENCE_END = set("，、；：（(“‘《【—,;:")
+_LAST_SENTENCE = re.compile(r"[。！？!?]")
+_IDEOGRAPH_END = re.compile(f"[{IDEOGRAPH}]$")
 _TERMINAL = set("。！？!?.…”’」』）)】》~～" + "0123456789")
 
 
@@ -67,11 +69,10 @@ def truncation(text: str) -> str | None:
         return "ends_with_comma"
     if last in _TERMINAL:
         return None
-    tail_line = stripped.rsplit("\n", 1)[-1]
-    # A long last line ending on an ideograph with no closing punctuation: cut mid-sentence.
-    # Short lines ("北京", list items, titles) routinely end without punctuation.
-    if re.match(f"[{IDEOGRAPH}]", last) and len(tail_line) >= 40 and len(stripped) >= 80 \
-            and re.search("[。！？]", tail_line):
+    # The last sentence started (a clause and a comma already) but never ended: cut mid-sentence.
+    # Short last lines ("北京", list items, titles) routinely end without punctuation.
+    tail = _LAST_SENTENCE.split(stripped)[-1]
+    if _IDEOGRAPH_END.search(tail) and len(tail) >= 20 and "，" in tail and "\n" not in tail:
         return "ends_mid_sentence"
     return None
 
