@@ -587,37 +587,48 @@ def verify_release(release_dir: Path, repo_id: str, *, revision: str, token: str
     configs = _configs_from_card((release_dir / "README.md").read_text("utf-8"), release_dir)
     token = resolve_token(token)
     jobs = [{"config": c.name, "split": s} for c in configs for s in c.splits]
-    remote = _load_remote(repo_id, revision, jobs, token, endpoint)
+    with tempfile.TemporaryDirectory(prefix="cqia-verify-") as home:
+        proc = _start_worker(repo_id, revision, jobs, token, endpoint, home)
+        try:
+            # hash the local side while the child downloads and loads the remote side
+            local = {(c.name, s): local_content_hash([release_dir / p for p in ps])
+                     for c in configs for s, ps in c.splits.items()}
+            stdout, _ = proc.communicate(timeout=3600)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        stderr = Path(home, "worker.stderr").read_text("utf-8", "replace")
+    if proc.returncode != 0 or not stdout.strip():
+        tail = "\n".join(stderr.strip().splitlines()[-8:])
+        raise ReleasePushError(_scrub(f"verification worker crashed (exit {proc.returncode}): {tail}", token))
+    remote = {(r["config"], r["split"]): r for r in json.loads(stdout.strip().splitlines()[-1])}
     checks = []
-    for c in configs:
-        for split, paths in c.splits.items():
-            rows, digest = local_content_hash([release_dir / p for p in paths])
-            r = remote.get((c.name, split), {})
-            checks.append(ConfigCheck(c.name, split, rows, r.get("rows"), digest, r.get("hash"),
-                                      _scrub(r["error"], token) if r.get("error") else None))
+    for (config, split), (rows, digest) in local.items():
+        r = remote.get((config, split), {})
+        checks.append(ConfigCheck(config, split, rows, r.get("rows"), digest, r.get("hash"),
+                                  _scrub(r["error"], token) if r.get("error") else None))
     return checks
 
 
-def _load_remote(repo_id: str, revision: str, jobs: list[dict[str, str]], token: str | None,
-                 endpoint: str | None) -> dict[tuple[str, str], dict[str, Any]]:
-    with tempfile.TemporaryDirectory(prefix="cqia-verify-") as home:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGINGFACE_"))}
-        env.update(HF_HOME=home, HF_DATASETS_CACHE=f"{home}/datasets", HF_HUB_DISABLE_TELEMETRY="1",
-                   HF_HUB_DISABLE_PROGRESS_BARS="1", HF_DATASETS_DISABLE_PROGRESS_BARS="1",
-                   HF_HUB_DISABLE_XET=os.environ.get("HF_HUB_DISABLE_XET", "0"))
-        if endpoint or os.environ.get("HF_ENDPOINT"):
-            env["HF_ENDPOINT"] = endpoint or os.environ["HF_ENDPOINT"]
-        if token:
-            env["HF_TOKEN"] = token  # env, not argv: argv is visible in `ps`
-        spec = json.dumps({"repo_id": repo_id, "revision": revision, "jobs": jobs})
-        proc = subprocess.run([sys.executable, "-m", "curation.release_push", "--verify-worker"], input=spec,
-                              capture_output=True, text=True, env=env, timeout=3600,
-                              cwd=str(Path(__file__).resolve().parent.parent))
-    if proc.returncode != 0:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-8:])
-        raise ReleasePushError(_scrub(f"verification worker crashed (exit {proc.returncode}): {tail}", token))
-    results = json.loads(proc.stdout.strip().splitlines()[-1])
-    return {(r["config"], r["split"]): r for r in results}
+def _start_worker(repo_id: str, revision: str, jobs: list[dict[str, str]], token: str | None,
+                  endpoint: str | None, home: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGINGFACE_"))}
+    env.update(HF_HOME=home, HF_DATASETS_CACHE=f"{home}/datasets", HF_HUB_DISABLE_TELEMETRY="1",
+               HF_HUB_DISABLE_PROGRESS_BARS="1", HF_HUB_DISABLE_XET=os.environ.get("HF_HUB_DISABLE_XET", "0"))
+    if endpoint or os.environ.get("HF_ENDPOINT"):
+        env["HF_ENDPOINT"] = endpoint or os.environ["HF_ENDPOINT"]
+    if token:
+        env["HF_TOKEN"] = token  # env, not argv: argv is visible in `ps`
+    with open(Path(home, "worker.stderr"), "w") as err:  # a file: a stderr pipe could fill up and block
+        proc = subprocess.Popen([sys.executable, "-m", "curation.release_push", "--verify-worker"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True, env=env,
+                                cwd=str(Path(__file__).resolve().parent.parent))
+    assert proc.stdin is not None
+    proc.stdin.write(json.dumps({"repo_id": repo_id, "revision": revision, "jobs": jobs}))
+    proc.stdin.close()
+    proc.stdin = None  # communicate() must not touch the closed pipe
+    return proc
 
 
 def _verify_worker() -> None:
