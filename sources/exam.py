@@ -34,7 +34,7 @@ SOURCE = "exam"
 _QUESTION_NUMBER = re.compile(r"^\s*\d{1,3}\s*[．.、]\s*(?:[（(]\s*(\d+)\s*分\s*[）)])?\s*")
 _BLANK_PAREN = re.compile(r"[（(][\s\u3000]*[）)]")
 _BLANK_RUN = re.compile(r"[ \u3000]{3,}")
-_KEEP_LINE_START = re.compile(r"^\s*(?:[A-DＡ-Ｄ]\s*[．.、]|[（(]\d+[）)]|[①-⑳]|【)")
+_KEEP_LINE_START = re.compile(r"^\s*(?:[A-DＡ-Ｄ](?:\s*[．.、]|\s)|[（(]\d+[）)]|[①-⑳]|【)")
 _PUNCT = "\u2018-\u201f\u3000-\u303f\uff00-\uffef"
 # Only spaces touching full-width punctuation are dropped: a space between two ideographs may be
 # a word separator in an option ("遐想 限制 亢奋不已") or a blank, so it stays.
@@ -150,6 +150,12 @@ def _gaokao_parts(
         if split is None:
             raise ChoiceError("no_options", "no complete A–D option run in the question")
         stem, options = split
+        if all(body.strip() in ("", letter) for letter, body in options):
+            # "A．A B．B C．C D．D" under a table whose rows (A / 这 如果 …) are the real options.
+            table = split_options(stem)
+            if table is None:
+                raise ChoiceError("degenerate_options", "options only repeat their letters and no option table found")
+            stem, options = table
         if not stem:
             raise ChoiceError("empty_stem", "question has options but no stem")
         return stem, format_options(options), options
