@@ -41,6 +41,10 @@ def _int(text: str | None) -> int | None:
     return int(match.group()) if match else None
 
 
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _real(text: str) -> bool:
     """False for client-side template leftovers such as `{{votes}}`."""
     return bool(text) and not _TEMPLATE_MARK.search(text)
@@ -95,14 +99,14 @@ def _subject(tree: LexborHTMLParser, page: RawPage) -> dict[str, Any]:
         if key and value and _real(value):
             info[key] = value
     genres = [_text(g) for g in tree.css('span[property="v:genre"]')] or [
-        g for g in ld.get("genre", []) if isinstance(g, str)]
+        g for g in _as_list(ld.get("genre")) if isinstance(g, str)]
     directors = [_text(d) for d in tree.css('a[rel="v:directedBy"]')]
-    authors = [a.get("name") for a in ld.get("author", []) if isinstance(a, dict) and a.get("name")] if kind == "book" else []
+    authors = [a.get("name") for a in _as_list(ld.get("author")) if isinstance(a, dict) and a.get("name")] if kind == "book" else []
     return {
         "kind": kind, "id": subject_id, "url": url if url.startswith("http") else (
             f"https://{kind}.douban.com/subject/{subject_id}/" if subject_id else None),
         "title": title, "year": year, "summary": summary, "info": info, "genres": genres,
-        "directors": directors or [d.get("name") for d in ld.get("director", []) if isinstance(d, dict)],
+        "directors": directors or [d.get("name") for d in _as_list(ld.get("director")) if isinstance(d, dict)],
         "authors": authors or ([info["作者"]] if "作者" in info else []),
         "rating": _text(tree.css_first('strong[property="v:average"]')) or None,
         "votes": _int(_text(tree.css_first('span[property="v:votes"]'))),

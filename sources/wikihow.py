@@ -24,7 +24,7 @@ from sources.settings import SourceSettings
 SOURCE = "wikihow"
 DROP = ("reference", "mwimg", "wh_vote_container", "ts_popup", "step_num", "clearall", "stepanchor",
         "altblock", "image", "content-spacer")
-_HOWTO = re.compile(r"^\s*(如何|怎样|怎么|How to)\b", re.I)
+_HOWTO = re.compile(r"^\s*(?:如何|怎样|怎么|How to\b)", re.I)
 
 
 def _title(tree: LexborHTMLParser) -> str:

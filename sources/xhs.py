@@ -83,7 +83,8 @@ def _note_outcomes(page: RawPage, settings: SourceSettings, note: dict[str, Any]
         return
     title = clean_text(str(note.get("title") or "")).strip()
     desc = clean_desc(str(note.get("desc") or ""))
-    tags = [t.get("name") for t in note.get("tag_list") or [] if isinstance(t, dict) and t.get("name")]
+    tag_list = note.get("tag_list") if isinstance(note.get("tag_list"), list) else []
+    tags = [str(t["name"]) for t in tag_list if isinstance(t, dict) and t.get("name")]
     note_type = str(note.get("type") or "normal")
     user = note.get("user") if isinstance(note.get("user"), dict) else {}
     interact = note.get("interact_info") if isinstance(note.get("interact_info"), dict) else {}
@@ -97,7 +98,8 @@ def _note_outcomes(page: RawPage, settings: SourceSettings, note: dict[str, Any]
         "liked_count": _count(interact.get("liked_count")), "collected_count": _count(interact.get("collected_count")),
         "comment_count": _count(interact.get("comment_count")), "share_count": _count(interact.get("share_count")),
         "time": _time(note.get("time")), "last_update_time": _time(note.get("last_update_time")),
-        "user_id": user.get("user_id"), "image_count": len(note.get("image_list") or []),
+        "user_id": user.get("user_id"),
+        "image_count": len(note["image_list"]) if isinstance(note.get("image_list"), list) else None,
     }.items() if v not in (None, [], "")}
     made = 0
     for name, tpl in (opts.get("templates") or {}).items():

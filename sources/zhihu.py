@@ -72,6 +72,10 @@ def _iso(ts: Any) -> str | None:
         return None
 
 
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _is_answer(obj: Any) -> bool:
     return isinstance(obj, dict) and obj.get("type") == "answer" and "id" in obj
 
@@ -133,7 +137,7 @@ def _record_from_answer(
         "updated_time": _iso(_get(answer, "updated_time")),
         "author_url_token": _get(author, "url_token"),
         "ip_info": _get(answer, "ip_info"),
-        "topics": [t.get("name") for t in (_get(q, "topics") or []) if isinstance(t, dict) and t.get("name")],
+        "topics": [t.get("name") for t in _as_list(_get(q, "topics")) if isinstance(t, dict) and t.get("name")],
         "api_url": _get(answer, "url"),
         "content_truncated": bool(_get(answer, "content_need_truncated")),
     }
