@@ -174,7 +174,8 @@ def test_resume_after_kill9_no_duplicates(tmp_path, openai_server):
     proc.wait()
     openai_server.set_faults([])
     time.sleep(0.2)  # let in-flight (orphaned) requests finish on the server
-    done_before = len(ResponseCache(cache))
+    stored_keys = set(ResponseCache(cache).rows)
+    done_before = len(stored_keys)
     assert 0 < done_before < 200
     out = list(LLMClient(openai_server.base_url, "m", concurrency=8, cache_path=cache).chat_many(
         [ChatRequest(f"k{i}", [{"role": "user", "content": f"p{i}"}]) for i in range(200)], progress=False))
@@ -183,6 +184,8 @@ def test_resume_after_kill9_no_duplicates(tmp_path, openai_server):
     # Requests in flight at the kill were answered by the server but never stored: those (at most
     # `concurrency`) are the only ones that may be sent twice.
     assert log["duplicate_served"] <= 4
+    # no stored answer was ever requested again
+    assert all(log["per_prompt_served"][f"p{k[1:]}"] == 1 for k in stored_keys)
     assert sum(1 for r in out if r.cached) == done_before
 
 
