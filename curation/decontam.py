@@ -24,6 +24,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from curation.dedup.normalize import normalize_text
+from curation.recipe import Recipe
 from curation.rundir import RunDir
 from curation.runner import Dropped, Kept, Stage, file_inputs, map_stage
 from schemas import CuratedRecord
@@ -152,3 +153,11 @@ def decontam_stage(run: RunDir, upstream: str, config: DecontamConfig, name: str
                       params=config.model_dump(mode="json", exclude={"against"}))
     stage.inputs = stage.inputs + file_inputs(Path(p) for p in config.against)
     return stage
+
+
+def build_stage(run: RunDir, upstream: str, recipe: Recipe) -> Stage:
+    """Chain plug-in (curation.curate.PLUGIN_STAGES): the recipe's `decontaminate:` section."""
+    config = recipe.section("decontaminate", DecontamConfig)
+    if config is None:
+        raise ValueError(f"{recipe.path}: decontaminate: section is empty")
+    return decontam_stage(run, upstream, config, name="decontaminate")

@@ -104,6 +104,8 @@ def dedup_stage(run: RunDir, upstream: str, config: DedupConfig | None = None, n
     cache: dict[str, DedupResult] = {}
 
     def produce(skip: int) -> Iterator[Kept | Dropped]:
+        from curation.curate import row_to_record
+
         if "result" not in cache:
             cache["result"] = analyze(run, upstream, config)
             write_report(run.stage_dir(name), cache["result"])
@@ -112,7 +114,8 @@ def dedup_stage(run: RunDir, upstream: str, config: DedupConfig | None = None, n
         for i, (_, row) in enumerate(rows, start=skip):
             if row["id"] != result.ids[i]:
                 raise RuntimeError(f"upstream {upstream!r} changed during dedup at row {i}")
-            yield decide(CuratedRecord.model_validate(row), i, result)
+            # Rows of a completed stage were validated when written: construct, don't re-validate.
+            yield decide(row_to_record(row), i, result)
 
     params = config.model_dump(mode="json", exclude={"workers"})
     if config.near:

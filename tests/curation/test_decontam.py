@@ -80,3 +80,15 @@ def test_stage_drops_or_flags(run_dir: Path, exam_files: list[Path]) -> None:
     assert manifest["counts"]["kept"] == 2
     flagged = {r.id: r.stats.get("contamination") for r in run.iter_records("decontam-flag")}
     assert flagged[records[0].id]["overlap"] > 0.9 and flagged[records[1].id] is None
+
+
+def test_recipe_plugin_builds_decontaminate_stage(run_dir: Path, exam_files: list[Path]) -> None:
+    from curation.decontam import build_stage
+    from curation.recipe import Recipe
+
+    q = _gaokao(exam_files)[1]["question"]
+    run = upstream_run(run_dir, [make_record("请解答：", "C", input=q, key="leak")])
+    recipe = Recipe.model_validate({"decontaminate": {"against": [str(exam_files[2])], "action": "flag"}})
+    manifest = run_stage(run, build_stage(run, "filter", recipe), progress=False).manifest
+    assert manifest["stage"] == "decontaminate" and manifest["counts"]["kept"] == 1
+    assert next(run.iter_records("decontaminate")).stats["contamination"]["overlap"] > 0.9

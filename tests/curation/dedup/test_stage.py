@@ -130,3 +130,15 @@ def test_config_rejects_inconsistent_bands() -> None:
         DedupConfig(bands=30, rows=10)
     with pytest.raises(ValueError):
         DedupConfig(bands=4)
+
+
+def test_curate_chain_builder_uses_recipe_section(run_dir: Path) -> None:
+    from curation.curate import dedup_builder
+    from curation.recipe import Recipe
+
+    q, a = "长城有多长？", "明长城全长约八千八百五十公里，加上其他朝代修筑的部分，总长度超过两万公里。"
+    run = upstream_run(run_dir, [make_record(q, a, key="1"), make_record(q, a + " ", key="2")])
+    recipe = Recipe.model_validate({"dedup": {"threshold": 0.8, "workers": 1}})
+    manifest = run_stage(run, dedup_builder(run, "filter", recipe), progress=False).manifest
+    assert manifest["params"]["threshold"] == 0.8 and manifest["params"]["bands"] > 0
+    assert manifest["counts"]["dropped"] == {"exact_duplicate": 1}
