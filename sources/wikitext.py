@@ -259,14 +259,50 @@ def tidy(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
+_REF = re.compile(r"<ref\b[^>]*/>|<ref\b[^>]*>.*?</ref\s*>", re.DOTALL | re.IGNORECASE)
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_BRACES = re.compile(r"\{\{|\}\}")
+
+
+def _keep_template(name: str, inline: dict[str, int]) -> bool:
+    low = name.strip().lower().replace("_", " ")
+    return low in inline or low in ("noteta", "notota", "!", "convert") or low.startswith(("lang-", "link-"))
+
+
+def prefilter(text: str, inline: dict[str, int]) -> str:
+    """Cheap removal before the tree parse: refs, comments and top-level templates that render to
+    nothing (infoboxes, navboxes, citations). Building mwparserfromhell nodes for them was most of
+    the parse time; what remains (inline templates, links, tags) still goes through the parser.
+    Unbalanced braces stop the pruning and leave the rest to the parser."""
+    text = _COMMENT.sub("", _REF.sub("", text))
+    out: list[str] = []
+    last = depth = start = 0
+    keep = True
+    for match in _BRACES.finditer(text):
+        if match.group() == "{{":
+            if depth == 0:
+                start = match.start()
+                name = re.split(r"[|}:\n]", text[match.end() : match.end() + 80], maxsplit=1)[0]
+                keep = _keep_template(name, inline)
+            depth += 1
+        elif depth > 0:
+            depth -= 1
+            if depth == 0 and not keep:
+                out.append(text[last:start])
+                last = match.end()
+    out.append(text[last:])
+    return "".join(out)
+
+
 def clean_page(
     wikitext: str, *, inline_templates: dict[str, int] | None = None
 ) -> CleanPage:
     """Parse a page's wikitext into lead + top-level sections of clean text (not yet t2s)."""
     rules: dict[str, str] = {}
-    text = resolve_conversion_markup(wikitext, rules)
+    inline = {**INLINE_TEMPLATES, **(inline_templates or {})}
+    text = prefilter(resolve_conversion_markup(wikitext, rules), inline)
     code = mwp.parse(text, skip_style_tags=False)
-    renderer = _Renderer(rules, {**INLINE_TEMPLATES, **(inline_templates or {})})
+    renderer = _Renderer(rules, inline)
 
     flat: list[tuple[int, str, list[str]]] = [(0, "", [])]  # (level, title, rendered chunks)
     for node in code.nodes:
