@@ -26,21 +26,27 @@ def cjk_ratio(text: str) -> float:
 def char_rep_ratio(text: str, n: int) -> float:
     """data-juicer's character repetition ratio: share of char n-gram occurrences taken by the
     sqrt(#distinct) most frequent n-grams that occur more than once."""
-    if len(text) < n:
+    total = len(text) - n + 1
+    if total <= 0:
         return 0.0
-    freqs = sorted(Counter(text[i:i + n] for i in range(len(text) - n + 1)).values(), reverse=True)
+    grams = [text[i:i + n] for i in range(total)]
+    if len(set(grams)) == total:  # the common case for real prose: nothing repeats
+        return 0.0
+    freqs = sorted(Counter(grams).values(), reverse=True)
     repeated = len(freqs) - freqs.count(1)
     top = min(math.isqrt(len(freqs)), repeated)
-    return sum(freqs[:top]) / sum(freqs) if top > 0 else 0.0
+    return sum(freqs[:top]) / total if top > 0 else 0.0
 
 
 def word_rep_ratio(words: list[str], n: int) -> float:
     """Share of word n-gram occurrences whose n-gram occurs more than once."""
-    if len(words) < n:
-        return 0.0
-    counts = Counter(tuple(words[i:i + n]) if n > 1 else words[i] for i in range(len(words) - n + 1))
     total = len(words) - n + 1
-    return sum(c for c in counts.values() if c > 1) / total
+    if total <= 0:
+        return 0.0
+    grams = list(zip(*(words[i:] for i in range(n)), strict=False)) if n > 1 else words  # shorter tails end it
+    if len(set(grams)) == total:
+        return 0.0
+    return sum(c for c in Counter(grams).values() if c > 1) / total
 
 
 def dup_line_frac(text: str) -> float:
@@ -67,8 +73,8 @@ class Metrics:
 
     def __init__(self, config: MetricsConfig) -> None:
         self.config = config
-        self.segmenter: Segmenter = get_segmenter(config.segmenter)
-        self.langid: LangID = get_langid(config.langid)
+        self.segmenter: Segmenter | None = get_segmenter(config.segmenter) if config.segmenter else None
+        self.langid: LangID | None = get_langid(config.langid) if config.langid else None
         self.stopwords = zh_stopwords()
 
     def compute(self, instruction: str, input_: str, output: str, extra: dict[str, Any]) -> dict[str, Any]:
@@ -79,17 +85,11 @@ class Metrics:
             "len_output": len(output),
             "cjk_ratio": round(cjk_ratio(instruction + output), 4),
         }
-        lang, score = self.langid.detect((instruction + "\n" + output)[: c.langid_chars])
-        stats["lang"], stats["lang_score"] = lang, round(score, 4)
-
-        tokens = self.segmenter.cut(output)
-        words = [w for w in tokens if not PUNCT_TOKEN_RE.match(w)]
-        n_words = len(words)
-        stats["words"] = n_words
-        stats["mean_word_len"] = round(sum(map(len, words)) / n_words, 3) if n_words else 0.0
-        stopwords = self.stopwords
-        stats["stopword_ratio"] = round(sum(w in stopwords for w in words) / n_words, 4) if n_words else 0.0
-        stats["word_rep_ratio"] = round(word_rep_ratio(words, c.word_rep_n), 4)
+        if self.langid is not None:
+            lang, score = self.langid.detect((instruction + "\n" + output)[: c.langid_chars])
+            stats["lang"], stats["lang_score"] = lang, round(score, 4)
+        if self.segmenter is not None:
+            stats.update(self.word_stats(output))
         stats["char_rep_ratio"] = round(char_rep_ratio(output, c.char_rep_n), 4)
         stats["dup_line_frac"] = round(dup_line_frac(output), 4)
         dense = WHITESPACE_RE.sub("", output)
@@ -99,3 +99,17 @@ class Metrics:
         if votes is not None:
             stats["votes"], stats["votes_norm"] = votes, norm
         return stats
+
+    def word_stats(self, text: str) -> dict[str, Any]:
+        """Metrics over segmenter words (punctuation tokens excluded)."""
+        assert self.segmenter is not None
+        words = [w for w in self.segmenter.cut(text) if w.isalnum() or not PUNCT_TOKEN_RE.match(w)]
+        n = len(words)
+        if not n:
+            return {"words": 0, "mean_word_len": 0.0, "stopword_ratio": 0.0, "word_rep_ratio": 0.0}
+        return {
+            "words": n,
+            "mean_word_len": round(sum(map(len, words)) / n, 3),
+            "stopword_ratio": round(sum(map(self.stopwords.__contains__, words)) / n, 4),
+            "word_rep_ratio": round(word_rep_ratio(words, self.config.word_rep_n), 4),
+        }

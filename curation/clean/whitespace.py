@@ -17,7 +17,7 @@ _SPACED_CJK = re.compile(f"[{IDEOGRAPH}](?: [{IDEOGRAPH}]){{2,}}")
 # One space between two ideograph runs: a PDF/OCR artifact ("并不意味 着飞机…") unless both runs
 # have the same short length, which is how verse and couplets are laid out ("床前明月光 疑是地上霜").
 _LONE_SPACE = re.compile(f"([{IDEOGRAPH}]+) (?=([{IDEOGRAPH}]+))")
-_SPACE_AROUND_ZH_PUNCT = re.compile(f" *([{re.escape(ZH_PUNCT)}]) *")
+_SPACE_AROUND_ZH_PUNCT = re.compile(f" +(?=[{re.escape(ZH_PUNCT)}])|(?<=[{re.escape(ZH_PUNCT)}]) +")
 # Lines indented with ideographic spaces (paragraph indentation) lose the indent.
 _LEADING_SPACE = re.compile(r"(?m)^[ \t\u3000]+")
 
@@ -48,7 +48,7 @@ def strip_cjk_spaces(text: str) -> str:
         return text
     text = _SPACED_CJK.sub(lambda m: m.group().replace(" ", ""), text)
     text = _LONE_SPACE.sub(_lone_space, text)
-    return _SPACE_AROUND_ZH_PUNCT.sub(r"\1", text)
+    return _SPACE_AROUND_ZH_PUNCT.sub("", text)  # no group template: expanding one per match is slow
 
 
 def _lone_space(m: re.Match[str]) -> str:

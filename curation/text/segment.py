@@ -11,12 +11,14 @@ identifiers). Both segmenters drop pure-whitespace tokens so word counts mean th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import cache
 from typing import Protocol
 
 SEGMENTERS = ("jieba", "rjieba")
 DEFAULT_SEGMENTER = "rjieba"
+_SPACE = re.compile(r"\s")
 
 
 class Segmenter(Protocol):
@@ -37,7 +39,10 @@ class _CallableSegmenter:
         self._cut = cut
 
     def cut(self, text: str) -> list[str]:
-        return [w for w in self._cut(text) if not w.isspace()]
+        words = self._cut(text)
+        if _SPACE.search(text) is None:  # nothing to strip: skip the per-token pass
+            return words
+        return [w for w in words if not w.isspace()]
 
     def __repr__(self) -> str:
         return f"Segmenter({self.name!r})"

@@ -70,3 +70,9 @@ def test_langid_backends(backend: str) -> None:
 def test_unknown_langid_backend() -> None:
     with pytest.raises(ValueError, match="unknown language-ID backend"):
         get_langid("cld3")
+
+
+def test_lean_metrics_skip_langid_and_words() -> None:
+    stats = Metrics(MetricsConfig(langid=None, segmenter=None)).compute("问题", "", PROSE, {})
+    assert "lang" not in stats and "words" not in stats
+    assert stats["char_rep_ratio"] == 0.0 and stats["cjk_ratio"] > 0.8

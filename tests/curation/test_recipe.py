@@ -77,3 +77,10 @@ def test_plugin_section_validated_by_owner_model(tmp_path: Path) -> None:
     bad = load_recipe(write(tmp_path, "dedup: {treshold: 0.8}\n"))
     with pytest.raises(RecipeError, match=r"dedup\.treshold"):
         bad.section("dedup", DedupSection)
+
+
+def test_packaged_recipes_by_name() -> None:
+    lean = load_recipe("lean")
+    assert lean.metrics.langid is None and lean.metrics.segmenter is None and not lean.pii.detect
+    with pytest.raises(RecipeError, match="packaged recipes"):
+        load_recipe("no-such-recipe")
