@@ -180,3 +180,21 @@ def test_cache_ignores_corrupt_entries(tmp_path: Path):
     body = next(p for p in (tmp_path / "bodies").rglob("*") if p.is_file())
     body.write_bytes(b"tampered")
     assert cache.get("http://x/a") is None  # checksum mismatch → treated as not cached
+
+
+def test_web_sources_over_http_including_gbk(site, tmp_path):
+    from sources import douban, wikihow
+    from sources.http.ingest import iter_web_source
+    from sources.settings import load_settings
+
+    crawler = Crawler(RawCache(tmp_path / "c"), fast())
+    out = list(iter_web_source(douban, load_settings("douban"), urls=[f"{site}/douban-gbk/movie/subject/3541415/"],
+                               crawler=crawler))
+    texts = {o.provenance.source_id: o.record.output for o in out if hasattr(o, "record")}
+    assert texts["movie:3541415:comment:288799445"] == "大概广电局也不知道该从哪里剪"
+    crawler = Crawler(RawCache(tmp_path / "c"), fast())
+    [rec, bad] = list(iter_web_source(wikihow, load_settings("wikihow"),
+                                      urls=[f"{site}/wikihow/Stop-Ringing-in-Ears", f"{site}/fault/always500/w"],
+                                      crawler=crawler))
+    assert rec.record.instruction == "How to Stop Ringing in Ears"
+    assert bad.reason == "fetch_failed" and bad.location == f"{site}/fault/always500/w" and "http_500" in bad.detail
