@@ -150,6 +150,7 @@ def last_user_text(messages: list[dict]) -> str:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are separate writes: avoid Nagle/delayed-ACK stalls
     server: FakeServer
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
