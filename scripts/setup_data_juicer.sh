@@ -10,7 +10,7 @@ VERSION="${CQIA_DJ_VERSION:-1.6.1}"
 PYTHON="${PYTHON:-python3}"
 
 if [ -x "$VENV/bin/python" ] && \
-   "$VENV/bin/python" -c "import importlib.metadata as m,sys; sys.exit(m.version('py-data-juicer')!='$VERSION')" 2>/dev/null; then
+   "$VENV/bin/python" -c "import importlib.metadata as m,sys,ftfy,selectolax; sys.exit(m.version('py-data-juicer')!='$VERSION')" 2>/dev/null; then
   echo "py-data-juicer $VERSION already installed in $VENV"
   exit 0
 fi
@@ -23,6 +23,8 @@ if [ ! -x "$UV" ]; then
   UV="$VENV/bin/uv"
 fi
 # aiohttp: imported by data-juicer at start-up but not declared by the wheel.
-# psutil/orjson: used by the benchmark's worker script inside this venv.
-"$UV" pip install --quiet --python "$VENV/bin/python" "py-data-juicer==$VERSION" aiohttp psutil orjson
+# ftfy/selectolax: needed by fix_unicode_mapper/clean_html_mapper (else data-juicer pip-installs
+# them at run time). psutil/orjson: used by the benchmark's worker script inside this venv.
+"$UV" pip install --quiet --python "$VENV/bin/python" "py-data-juicer==$VERSION" aiohttp psutil orjson \
+  ftfy selectolax
 "$VENV/bin/python" -c "import data_juicer; print('ok: data_juicer', data_juicer.__version__)"

@@ -1,0 +1,165 @@
+#!/usr/bin/env python
+"""Curation chain benchmark: cqia's default recipe vs the matching data-juicer operators, plus the
+I/O ceiling (read + orjson parse + write the same shards with no work), all in one run.
+
+Corpus: scripts/make_bench_corpus.py (real Chinese texts from ../shared/samples, ~150 chars).
+cqia: `curate_run` with the default recipe (clean + PII + metrics + filter; dedup/decontaminate
+when the recipe has those sections), 2 worker processes.
+data-juicer (.venv-dj, num_proc=2): fix_unicode, whitespace_normalization, clean_html,
+clean_email, clean_ip mappers, then text_length, character_repetition (10-grams, 0.5) and
+special_characters (0.25) filters: the subset of our chain its offline operators can express.
+Ceiling: two processes, each reading, parsing and writing half of the input shards.
+Reported: median seconds of work (imports excluded), records/s, M chars/s, peak RSS (tree).
+
+    python scripts/bench_curation.py            # 200k records, 3 runs each
+    python scripts/bench_curation.py --quick    # 10k records, 1 run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchcommon import REPO, ensure_data_juicer, last_json, measure, median  # noqa: E402
+
+PY = sys.executable
+
+
+def _ours(corpus: Path, workers: int) -> None:
+    import time
+
+    sys.path.insert(0, str(REPO))
+    from curation.curate import curate_run
+    from curation.recipe import load_recipe
+
+    recipe = load_recipe(None)
+    started = time.perf_counter()
+    results = curate_run(corpus / "run", recipe, upstream="ingest-bench", force=True, progress=False)
+    seconds = time.perf_counter() - started
+    print(json.dumps({"seconds": seconds, "stages": [r.manifest["stage"] for r in results],
+                      "kept": results[-1].manifest["counts"]["kept"],
+                      "dropped": {r.manifest["stage"]: r.manifest["counts"]["dropped"] for r in results}}))
+
+
+def _dj(corpus: Path, workers: int) -> None:
+    import os
+    import tempfile
+    import time
+
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["HF_DATASETS_CACHE"] = cache
+        from data_juicer.core.data import NestedDataset
+        from data_juicer.ops import load_ops
+        from datasets import load_dataset
+
+        process = [
+            {"fix_unicode_mapper": {}},
+            {"whitespace_normalization_mapper": {}},
+            {"clean_html_mapper": {}},
+            {"clean_email_mapper": {}},
+            {"clean_ip_mapper": {}},
+            {"text_length_filter": {"min_len": 4, "max_len": 20000}},
+            {"character_repetition_filter": {"rep_len": 10, "max_ratio": 0.5}},
+            {"special_characters_filter": {"max_ratio": 0.25}},
+        ]
+        for op in process:
+            next(iter(op.values()))["num_proc"] = workers
+        ops = load_ops(process)
+        started = time.perf_counter()
+        ds = NestedDataset(load_dataset("json", data_files=str(corpus / "corpus.jsonl"), split="train",
+                                        cache_dir=cache))
+        for op in ops:
+            ds = op.run(ds)
+        ds.to_json(str(Path(cache) / "out.jsonl"), force_ascii=False, num_proc=workers)
+        seconds = time.perf_counter() - started
+        print(json.dumps({"seconds": seconds, "kept": len(ds), "ops": [next(iter(o)) for o in process]}))
+
+
+def _copy_shards(paths: list[str], out_dir: str) -> int:
+    import orjson
+
+    rows = 0
+    for i, path in enumerate(paths):
+        with open(path, "rb") as src, open(Path(out_dir) / f"{i}-{Path(path).name}", "wb") as dst:
+            for line in src:
+                dst.write(orjson.dumps(orjson.loads(line)) + b"\n")
+                rows += 1
+    return rows
+
+
+def _ceiling(corpus: Path, workers: int) -> None:
+    import tempfile
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    sys.path.insert(0, str(REPO))
+    from curation.rundir import RunDir
+
+    paths = [str(p) for p in RunDir(corpus / "run").shard_paths("ingest-bench")]
+    with tempfile.TemporaryDirectory() as out:
+        started = time.perf_counter()
+        with ProcessPoolExecutor(workers) as pool:
+            rows = sum(pool.map(_copy_shards, [paths[i::workers] for i in range(workers)], [out] * workers))
+        seconds = time.perf_counter() - started
+    print(json.dumps({"seconds": seconds, "kept": rows}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="10k records, 1 run.")
+    parser.add_argument("--n", type=int)
+    parser.add_argument("--repeat", type=int)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", type=Path, help="Corpus dir (default runs/bench-curation-<n>).")
+    parser.add_argument("--no-dj", action="store_true")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("worker", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        kind, corpus = args.worker
+        {"_ours": _ours, "_dj": _dj, "_ceiling": _ceiling}[kind](Path(corpus), args.workers)
+        return
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    from make_bench_corpus import build
+
+    n = args.n or (10_000 if args.quick else 200_000)
+    repeat = args.repeat or (1 if args.quick else 3)
+    out = args.out or REPO / "runs" / f"bench-curation-{n}"
+    corpus = build(n, out)
+    base = ["--workers", str(args.workers)]
+    tools = {"ceiling": [PY, __file__, *base, "_ceiling"], "cqia": [PY, __file__, *base, "_ours"]}
+    if not args.no_dj:
+        tools["data-juicer"] = [str(ensure_data_juicer()), __file__, *base, "_dj"]
+    runs: dict[str, list[dict]] = {t: [] for t in tools}
+    for r in range(repeat):
+        for tool, cmd in tools.items():
+            m = measure([*cmd, str(out)])
+            m.update(last_json(m.pop("stdout")))
+            runs[tool].append(m)
+            print(f"run {r + 1}/{repeat} {tool}: {m['seconds']:.1f}s work, {m['peak_rss_mb']:.0f} MB", file=sys.stderr)
+    results: dict = {"corpus": corpus, "repeat": repeat, "workers": args.workers, "tools": {}}
+    for tool, ms in runs.items():
+        work = median([m["seconds"] for m in ms])
+        results["tools"][tool] = {
+            "seconds_median": round(work, 2), "records_per_s": round(n / work),
+            "mchars_per_s": round(corpus["chars"] / work / 1e6, 2),
+            "peak_rss_mb_median": round(median([m["peak_rss_mb"] for m in ms])),
+            "runs_seconds": [round(m["seconds"], 2) for m in ms],
+            "detail": {k: v for k, v in ms[-1].items() if k not in ("seconds", "wall_seconds", "peak_rss_mb")},
+        }
+    t = results["tools"]
+    results["cqia_share_of_ceiling"] = round(t["ceiling"]["seconds_median"] / t["cqia"]["seconds_median"], 3)
+    if "data-juicer" in t:
+        results["speedup_vs_data_juicer"] = round(t["data-juicer"]["seconds_median"] / t["cqia"]["seconds_median"], 2)
+    text = json.dumps(results, ensure_ascii=False, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""The benchmark scripts run end to end in quick mode (no timing assertions; data-juicer skipped:
+it lives in its own venv that CI need not build)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _run(script: str, tmp_path: Path, *extra: str) -> dict:
+    out = tmp_path / "result.json"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / script), "--quick", "--no-dj", "--n", "3000",
+         "--out", str(tmp_path / "corpus"), "--json", str(out), *extra],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(out.read_text())
+
+
+def test_bench_dedup_quick_measures_precision_recall(tmp_path: Path) -> None:
+    result = _run("bench_dedup.py", tmp_path)
+    ours = result["tools"]["cqia"]
+    assert result["corpus"]["records"] == 3000 and result["corpus"]["generated_duplicates"] > 100
+    # Measured on the labelled pairs, not constants: a broken dedup would score near 0 here.
+    assert ours["generated_labels"]["recall"] > 0.5 and ours["generated_labels"]["precision"] > 0.9
+    assert ours["kept"] < 3000 and ours["peak_rss_mb_median"] > 0
+
+
+def test_bench_curation_quick_runs_chain_and_ceiling(tmp_path: Path) -> None:
+    result = _run("bench_curation.py", tmp_path)
+    assert set(result["tools"]) == {"ceiling", "cqia"}
+    assert result["tools"]["ceiling"]["detail"]["kept"] == 3000
+    assert result["tools"]["cqia"]["detail"]["stages"][:1] == ["clean"]
