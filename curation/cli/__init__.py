@@ -21,6 +21,9 @@ app.add_typer(run.app, name="run")
 app.add_typer(schema.app, name="schema")
 app.command("demo")(demo.demo)
 # Command groups of other areas register below (one line each).
+from curation.cli import annotate as _annotate  # noqa: E402
+
+app.add_typer(_annotate.app, name="annotate")
 from curation.cli import curate as _curate  # noqa: E402
 from curation.cli import dedup as _dedup  # noqa: E402
 from curation.cli import ingest_files as _ingest_files  # noqa: E402,F401  (`ingest wiki|baike|exam|logiqa|...`)
