@@ -96,6 +96,7 @@ class Client:
         self.sdk = LabelStudio(base_url=conn.url, api_key=conn.api_key,
                                httpx_client=httpx.Client(timeout=timeout, limits=limits))
         self._auth: dict[str, str] | None = None
+        self._seen_up = False
 
     # -- errors and retries -------------------------------------------------------------------
     def _headers(self) -> dict[str, str]:
@@ -143,8 +144,9 @@ class Client:
                 return fn()
             except Exception as exc:  # noqa: BLE001 - classified right below
                 error = self._classify(exc)
+                # A URL that answered before is not wrong: the server is restarting, so retry.
                 retryable = isinstance(error, TransientError) or (
-                    isinstance(error, WrongURLError) and attempt > 0 and "cannot connect" in str(error)
+                    isinstance(error, WrongURLError) and self._seen_up and "cannot connect" in str(error)
                 )
                 if not retry or not retryable or attempt >= self.retries:
                     raise type(error)(f"{what}: {error}") from None
@@ -152,8 +154,10 @@ class Client:
                 attempt += 1
 
     def request(self, method: str, path: str, *, retry: bool = True, **kwargs: Any) -> Any:
+        headers = {**self._headers(), **kwargs.pop("headers", {})}
+
         def go() -> Any:
-            response = self.http.request(method, path, headers=self._headers(), **kwargs)
+            response = self.http.request(method, path, headers=headers, **kwargs)
             if response.status_code >= 400:
                 raise self._status_error(response.status_code, response.text[:300])
             return orjson.loads(response.content) if response.content else None
@@ -171,6 +175,7 @@ class Client:
         if response.status_code != 200 or "json" not in response.headers.get("content-type", ""):
             raise WrongURLError(f"{self.conn.url} is not a Label Studio server (GET /api/current-user/whoami "
                                 f"answered HTTP {response.status_code}); check CQIA_LS_URL")
+        self._seen_up = True
         return response.json()
 
     def wait_until_up(self, timeout: float = 120.0) -> None:
@@ -229,8 +234,7 @@ class Client:
     def import_tasks(self, project_id: int, tasks: list[dict[str, Any]]) -> list[int]:
         """One import request, NOT retried: a retry after a lost response could duplicate."""
         body = self.request("POST", f"/api/projects/{project_id}/import", params={"return_task_ids": "true"},
-                            content=orjson.dumps(tasks), headers={**self._headers(),
-                                                                  "Content-Type": "application/json"},
+                            content=orjson.dumps(tasks), headers={"Content-Type": "application/json"},
                             retry=False)
         return list(body.get("task_ids") or [])
 

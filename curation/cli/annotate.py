@@ -317,10 +317,15 @@ def status(
     from annotation.agreement import progress
     from annotation.client import LSError
 
+    client = _client()
     try:
-        verdicts, tasks = fetch_verdicts(_client(), project)
+        verdicts, tasks = fetch_verdicts(client, project)
+        # the JSON export omits each task's overlap (set by the server's overlap cohort): list it
+        overlaps = {t["id"]: t.get("overlap") or 1 for t in client.iter_tasks(client.find_project(project)["id"])}
     except LSError as exc:
         fail(str(exc))
+    for task in tasks:
+        task["overlap"] = overlaps.get(task["id"], 1)
     report = progress(tasks, verdicts)
     if json_out:
         stdout.print_json(orjson.dumps(report).decode())
