@@ -22,7 +22,8 @@ def stage_table(manifests: list[dict[str, Any]], title: str = "Stages") -> Table
     """Kept/dropped/invalid per stage and source, with reasons; rows add up by construction."""
     table = Table(title=title)
     for column in ("stage", "source", "in", "kept", "dropped", "invalid", "reasons"):
-        table.add_column(column, justify="right" if column in ("in", "kept", "dropped", "invalid") else "left")
+        numeric = column in ("in", "kept", "dropped", "invalid")
+        table.add_column(column, justify="right" if numeric else "left", overflow="fold")
     for manifest in manifests:
         for source, c in manifest["counts"]["by_source"].items():
             reasons = ", ".join(f"{k}={v}" for k, v in {**c["dropped"], **c["invalid"]}.items())
