@@ -9,7 +9,7 @@ data-juicer (.venv-dj, num_proc=2): fix_unicode, whitespace_normalization, clean
 clean_email, clean_ip mappers, then text_length, character_repetition (10-grams, 0.5) and
 special_characters (0.25) filters: the subset of our chain its offline operators can express.
 Ceiling: two processes, each reading, parsing and writing half of the input shards.
-Reported: median seconds of work (imports excluded), records/s, M chars/s, peak RSS (tree).
+Reported: median seconds of work (imports excluded), records/s, M chars/s, peak memory (PSS, process tree).
 
     python scripts/bench_curation.py            # 200k records, 3 runs each
     python scripts/bench_curation.py --quick    # 10k records, 1 run
@@ -140,16 +140,16 @@ def main() -> None:
             m = measure([*cmd, str(out)])
             m.update(last_json(m.pop("stdout")))
             runs[tool].append(m)
-            print(f"run {r + 1}/{repeat} {tool}: {m['seconds']:.1f}s work, {m['peak_rss_mb']:.0f} MB", file=sys.stderr)
+            print(f"run {r + 1}/{repeat} {tool}: {m['seconds']:.1f}s work, {m['peak_mem_mb']:.0f} MB", file=sys.stderr)
     results: dict = {"corpus": corpus, "repeat": repeat, "workers": args.workers, "tools": {}}
     for tool, ms in runs.items():
         work = median([m["seconds"] for m in ms])
         results["tools"][tool] = {
             "seconds_median": round(work, 2), "records_per_s": round(n / work),
             "mchars_per_s": round(corpus["chars"] / work / 1e6, 2),
-            "peak_rss_mb_median": round(median([m["peak_rss_mb"] for m in ms])),
+            "peak_mem_mb_median": round(median([m["peak_mem_mb"] for m in ms])),
             "runs_seconds": [round(m["seconds"], 2) for m in ms],
-            "detail": {k: v for k, v in ms[-1].items() if k not in ("seconds", "wall_seconds", "peak_rss_mb")},
+            "detail": {k: v for k, v in ms[-1].items() if k not in ("seconds", "wall_seconds", "peak_mem_mb")},
         }
     t = results["tools"]
     results["cqia_share_of_ceiling"] = round(t["ceiling"]["seconds_median"] / t["cqia"]["seconds_median"], 3)

@@ -5,8 +5,8 @@ Same corpus for both (scripts/make_bench_corpus.py: real Chinese texts, ~150 cha
 generated near-duplicates), same settings (character 5-grams, 256 permutations, Jaccard 0.7,
 bands/rows from the threshold), each tool in its own process (data-juicer in .venv-dj with
 num_proc=2; cqia with 2 workers). Reported per tool: median seconds of work (load input, dedup,
-write output; imports excluded), records/s, M chars/s, process wall time, peak RSS of the
-process tree, and precision/recall on the labelled pairs (a pair is predicted duplicate when both
+write output; imports excluded), records/s, M chars/s, process wall time, peak memory
+(PSS summed over the process tree), and precision/recall on the labelled pairs (a pair is predicted duplicate when both
 records end in the same cluster; labels = generated-as-duplicate, and separately exact
 char-5-gram Jaccard >= 0.7). Timing is end to end: read input, dedup, write output.
 
@@ -141,7 +141,7 @@ def main() -> None:
             m = measure([*cmd, str(out), str(labels_path)])
             m.update(last_json(m.pop("stdout")))
             runs[tool].append(m)
-            print(f"run {r + 1}/{repeat} {tool}: {m['wall_seconds']:.1f}s wall, {m['peak_rss_mb']:.0f} MB",
+            print(f"run {r + 1}/{repeat} {tool}: {m['wall_seconds']:.1f}s wall, {m['peak_mem_mb']:.0f} MB",
                   file=sys.stderr)
     results = {"corpus": corpus, "repeat": repeat, "workers": args.workers, "tools": {}}
     for tool, ms in runs.items():
@@ -152,13 +152,13 @@ def main() -> None:
             "records_per_s": round(n / work),
             "mchars_per_s": round(corpus["chars"] / work / 1e6, 2),
             "process_wall_seconds_median": round(median([m["wall_seconds"] for m in ms]), 2),
-            "peak_rss_mb_median": round(median([m["peak_rss_mb"] for m in ms])),
+            "peak_mem_mb_median": round(median([m["peak_mem_mb"] for m in ms])),
             "kept": ms[-1]["kept"],
             "generated_labels": pair_scores(labels, pairs, "generated"),
             "jaccard_labels": pair_scores(labels, pairs, "jaccard"),
             "runs_seconds": [round(m["seconds"], 2) for m in ms],
             "detail": {k: v for k, v in ms[-1].items()
-                       if k not in ("seconds", "wall_seconds", "peak_rss_mb", "kept")},
+                       if k not in ("seconds", "wall_seconds", "peak_mem_mb", "kept")},
         }
     if "data-juicer" in results["tools"]:
         ours, dj = results["tools"]["cqia"], results["tools"]["data-juicer"]

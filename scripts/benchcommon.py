@@ -10,6 +10,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -18,26 +19,37 @@ REPO = Path(__file__).resolve().parent.parent
 DJ_VENV = Path(os.environ.get("CQIA_DJ_VENV", REPO / ".venv-dj"))
 
 
-def measure(cmd: list[str], *, env: dict[str, str] | None = None, interval: float = 0.05) -> dict[str, Any]:
-    """Wall seconds and peak RSS (sum over the process tree, sampled) of a command."""
+def _pss(proc: Any) -> int:
+    """Proportional set size: forked workers' shared pages are not counted twice (RSS would)."""
+    try:
+        return int(proc.memory_full_info().pss)
+    except (AttributeError, OSError):
+        return int(proc.memory_info().rss)
+
+
+def measure(cmd: list[str], *, env: dict[str, str] | None = None, interval: float = 0.1) -> dict[str, Any]:
+    """Wall seconds and peak memory (PSS summed over the process tree, sampled) of a command."""
     import psutil
 
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    parent = psutil.Process(proc.pid)
-    peak = 0
-    while proc.poll() is None:
-        try:
-            rss = parent.memory_info().rss + sum(c.memory_info().rss for c in parent.children(recursive=True))
-            peak = max(peak, rss)
-        except psutil.Error:
-            pass
-        time.sleep(interval)
-    out, err = proc.communicate()
-    seconds = time.perf_counter() - started
+    # Output goes to files, not pipes: a chatty child (tqdm) would block on a full pipe.
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=out, stderr=err)
+        parent = psutil.Process(proc.pid)
+        peak = 0
+        while proc.poll() is None:
+            try:
+                peak = max(peak, sum(_pss(p) for p in [parent, *parent.children(recursive=True)]))
+            except psutil.Error:
+                pass
+            time.sleep(interval)
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err.decode()[-3000:]}")
-    return {"wall_seconds": seconds, "peak_rss_mb": peak / 2**20, "stdout": out.decode()}
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{stderr[-3000:]}")
+    return {"wall_seconds": seconds, "peak_mem_mb": peak / 2**20, "stdout": stdout}
 
 
 def last_json(stdout: str) -> dict[str, Any]:

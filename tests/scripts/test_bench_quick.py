@@ -28,7 +28,7 @@ def test_bench_dedup_quick_measures_precision_recall(tmp_path: Path) -> None:
     assert result["corpus"]["records"] == 3000 and result["corpus"]["generated_duplicates"] > 100
     # Measured on the labelled pairs, not constants: a broken dedup would score near 0 here.
     assert ours["generated_labels"]["recall"] > 0.5 and ours["generated_labels"]["precision"] > 0.9
-    assert ours["kept"] < 3000 and ours["peak_rss_mb_median"] > 0
+    assert ours["kept"] < 3000 and ours["peak_mem_mb_median"] > 0
 
 
 def test_bench_curation_quick_runs_chain_and_ceiling(tmp_path: Path) -> None:
