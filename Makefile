@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUN ?= runs/demo
 
-.PHONY: demo test lint env clean bench-quick
+.PHONY: demo test lint env setup clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,16 +14,22 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/uv pip install --python $(BIN)/python -e '.[dev]'
 	touch $@
 
-env: $(BIN)/.installed
+# The Label Studio server pins many packages, so it lives in its own venv (.venv-ls).
+LS_BIN := .venv-ls/bin/label-studio
+$(LS_BIN):
+	PYTHON=$(PYTHON) scripts/setup_label_studio.sh
 
-demo: $(BIN)/.installed
+env: $(BIN)/.installed $(LS_BIN)
+setup: env
+
+demo: $(BIN)/.installed $(LS_BIN)
 	$(BIN)/cqia demo --run $(RUN)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 
-test: $(BIN)/.installed lint
+test: $(BIN)/.installed $(LS_BIN) lint
 	$(BIN)/python -m pytest -q
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) .venv-ls runs .pytest_cache

@@ -138,6 +138,7 @@ def start_server(
     creds = creds or Credentials.load_or_create(data_dir)
     port = port or free_port()
     log_path = data_dir / "server.log"
+    log_start = log_path.stat().st_size if log_path.exists() else 0  # earlier starts' lines are not ours
     log = log_path.open("ab")
     process = subprocess.Popen(
         [str(binary), "start", "--no-browser", "--internal-host", "127.0.0.1", "--port", str(port),
@@ -147,22 +148,23 @@ def start_server(
     )
     server = LocalServer(f"http://127.0.0.1:{port}", data_dir, creds, process, log_path)
     try:
-        _wait_ready(server, log_path, timeout)
+        _wait_ready(server, log_path, timeout, log_start)
     except BaseException:
         server.stop()
         raise
     return server
 
 
-def _wait_ready(server: LocalServer, log_path: Path, timeout: float) -> None:
+def _wait_ready(server: LocalServer, log_path: Path, timeout: float, offset: int) -> None:
+    """Wait for the API; only log lines written after `offset` (bytes) belong to this start."""
     deadline = time.monotonic() + timeout
-    offset = log_path.stat().st_size if log_path.exists() else 0
-    offset = max(0, offset - 200_000)
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             tail = log_path.read_text(errors="replace")[-2000:]
             raise ServerError(f"label-studio exited with code {server.process.returncode}; log tail:\n{tail}")
-        text = log_path.read_text(errors="replace")[offset:]
+        with log_path.open("rb") as handle:
+            handle.seek(offset)
+            text = handle.read().decode(errors="replace")
         match = _STARTED.search(text)
         if match and not match.group(1).endswith(server.url.rsplit(":", 1)[1]):
             server.stop()

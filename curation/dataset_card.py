@@ -65,6 +65,24 @@ def _config_table(configs: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _review_lines(configs: list[dict[str, Any]]) -> list[str]:
+    """Human-verification status per config, when the release went through the annotation loop."""
+    if not any(c.get("review_status") for c in configs):
+        return []
+    lines = [
+        "## Human verification status",
+        "",
+        "Rows that no person has accepted keep `human_verified: false`; their review status is in "
+        "`metadata.provenance.extra.review_status` (`not_pushed`: never sent for review, `pending`: "
+        "sent but not yet annotated, `held`: annotators disagreed).",
+        "",
+        "| config | human-verified | review status |",
+        "|---|---:|---|",
+    ]
+    lines += [f"| {c['config']} | {c['human_verified']} | {_fmt_counts(c.get('review_status', {}))} |" for c in configs]
+    return [*lines, ""]
+
+
 def _field_table() -> list[str]:
     lines = ["| field | description |", "|---|---|"]
     for name, info in InstructionRecord.model_fields.items():
@@ -131,6 +149,7 @@ def render_card(
         "",
         *_config_table(configs),
         "",
+        *_review_lines(configs),
         "## Fields",
         "",
         *_field_table(),

@@ -38,12 +38,15 @@ class ConfigStats:
     licenses: Counter[str] = field(default_factory=Counter)
     domains: Counter[str] = field(default_factory=Counter)
     task_major: Counter[str] = field(default_factory=Counter)
+    review_status: Counter[str] = field(default_factory=Counter)
     instruction_len: array = field(default_factory=lambda: array("I"))
     output_len: array = field(default_factory=lambda: array("I"))
     files: list[str] = field(default_factory=list)
 
-    def add(self, row: dict[str, Any], license_: str | None) -> None:
+    def add(self, row: dict[str, Any], license_: str | None, review_status: str | None = None) -> None:
         self.rows += 1
+        if review_status:
+            self.review_status[review_status] += 1
         self.human_verified += bool(row["human_verified"])
         self.answer_from[row["answer_from"]] += 1
         self.licenses[license_ or "unknown"] += 1
@@ -63,6 +66,7 @@ class ConfigStats:
             "licenses": dict(self.licenses.most_common()),
             "domains": dict(self.domains.most_common(5)),
             "task_major": dict(self.task_major.most_common(5)),
+            "review_status": dict(sorted(self.review_status.items())),
             "files": self.files,
         }
 
@@ -155,7 +159,7 @@ def build_release(
                 stats[config] = ConfigStats(config)
             row = record.release_row()
             writers[config].add(row)
-            stats[config].add(row, record.provenance.license)
+            stats[config].add(row, record.provenance.license, record.provenance.extra.get("review_status"))
         if not writers:
             raise ReleaseBuildError(f"{run_dir}: stage {stage!r} has no records to release")
         for config, writer in writers.items():

@@ -127,6 +127,8 @@ def demo(
     samples: Annotated[bool, typer.Option(help="Also ingest every source family's sample (if found).")] = True,
     push: Annotated[bool, typer.Option(help="Push releases to a local Hub server and verify them.")] = True,
     probes: Annotated[bool, typer.Option(help="Build, release, run and score the distillation probes.")] = True,
+    label_studio: Annotated[bool, typer.Option(help="Push a sample to a local Label Studio and pull verdicts.")] = True,
+    annotate_sample: Annotated[int, typer.Option(help="Records (stratified by source) sent for verification.")] = 200,
 ) -> None:
     """Run the main job on the embedded example input and print where the results are."""
     if fresh and run.exists():
@@ -141,6 +143,7 @@ def demo(
         cqia("run", "validate", run)
         _step("3. curate (default recipe: clean → metrics → filter → dedup)")
         cqia("curate", run)
+        _annotate(run, label_studio, annotate_sample)
         release_dir = run / "release"
         _step("4. release build")
         cqia("release", "build", run, "--out", release_dir, "--overwrite", "--pretty-name", "cqia demo release")
@@ -172,6 +175,33 @@ def _ingest(run: Path, llm_url: str, samples: bool) -> None:
         if command == "ruozhiba":  # answers come from the scripted local LLM: marked llm, not verified
             extra = ["--base-url", llm_url, "--model", "demo-answerer"]
         cqia("ingest", command, *paths, "--run", run, *extra)
+
+
+def _annotate(run: Path, label_studio: bool, sample: int) -> None:
+    """Push candidates to a real local Label Studio and pull verdicts into the `verified` stage.
+
+    Nobody annotates during the demo, so every record comes back pending review (or not pushed):
+    none is marked human_verified; each carries `review_status` in its provenance.
+    """
+    if not label_studio:
+        _step("3b. verification skipped (--no-label-studio): `verified` stage with every record pending")
+        cqia("annotate", "pull", run, "--project", "cqia-demo", "--unattended")
+        return
+    from annotation.server import ServerError, start_server
+
+    _step("3b. human verification: local Label Studio, push a stratified sample, pull verdicts")
+    console.print("starting Label Studio on 127.0.0.1 (the first start migrates its database: ~30–90 s)")
+    try:
+        server = start_server(run / "label-studio")
+    except ServerError as exc:
+        fail(f"{exc}\n(install it with `scripts/setup_label_studio.sh`, or run the demo with --no-label-studio)")
+    with server:
+        os.environ["CQIA_LS_URL"], os.environ["CQIA_LS_API_KEY"] = server.url, server.creds.token
+        console.print(f"Label Studio at {server.url}; admin login and token in {server.data_dir}/cqia-admin.json")
+        cqia("annotate", "push", run, "--project", "cqia-demo", "--sample", sample, "--stratify", "source",
+             "--overlap", 2)
+        cqia("annotate", "pull", run, "--project", "cqia-demo")
+        cqia("annotate", "status", "--project", "cqia-demo")
 
 
 def _probes(run: Path, release_dir: Path, llm_url: str, hub_url: str | None) -> None:
@@ -207,6 +237,8 @@ def _summary(run: Path, release_dir: Path, tag: str | None) -> None:
     for name, path in (("probe sets", run / "probes-release"), ("distillation report", run / "distill-report")):
         if path.exists():
             places.add_row(name, str(path.resolve()))
+    if (run / "label-studio").exists():
+        places.add_row("Label Studio data (project cqia-demo)", str((run / "label-studio").resolve()))
     places.add_row("rejects (reason + location)", f"{run.resolve()}/<stage>/rejects-*.jsonl")
     stdout.print(places)
     stdout.print(f"[bold green]Result:[/] release in {release_dir.resolve()}")

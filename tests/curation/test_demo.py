@@ -49,6 +49,15 @@ def test_demo_runs_end_to_end_and_rerun_is_idempotent(tmp_path: Path, samples_di
     alpaca_text = json.dumps(_release_rows(release, "demo_alpaca"), ensure_ascii=False)
     assert "13812345678" not in alpaca_text and "<MOBILE>" in alpaca_text
 
+    # verification: a stratified sample went to the real Label Studio; nobody annotated, so no row
+    # is human-verified and every row says whether it is pending review or was never pushed
+    verified = [json.loads(line) for f in sorted((run / "verified").glob("part-*.jsonl"))
+                for line in f.read_text().splitlines()]
+    statuses = [r["provenance"]["extra"].get("review_status") for r in verified]
+    assert statuses.count("pending") == 200 and set(statuses) == {"pending", "not_pushed"}
+    assert not any(r["record"]["human_verified"] for r in verified)
+    assert "| ruozhiba | 0 | " in (release / "README.md").read_text(encoding="utf-8")
+
     # distillation: the score equals the share of probes whose prompt the scripted target answers as ChatGPT
     rules = json.loads((DEMO_DATA / "llm_rules.json").read_text(encoding="utf-8"))["rules"]
     claim = re.compile(next(r["pattern"] for r in rules if r["model"] == "^demo-target$"))
