@@ -73,7 +73,7 @@ def _dj(corpus: Path, workers: int) -> None:
                                         cache_dir=cache))
         for op in ops:
             ds = op.run(ds)
-        ds.to_json(str(Path(cache) / "out.jsonl"), force_ascii=False, num_proc=workers)
+        ds.to_json(str(Path(cache) / "out.jsonl"), force_ascii=False)
         seconds = time.perf_counter() - started
         print(json.dumps({"seconds": seconds, "kept": len(ds), "ops": [next(iter(o)) for o in process]}))
 
