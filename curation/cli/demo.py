@@ -230,7 +230,7 @@ def _summary(run: Path, release_dir: Path, tag: str | None) -> None:
     stdout.print(stage_table(manifests, title="Main job: records per stage and source (rejects and why)"))
     places = Table(title="Results")
     places.add_column("what")
-    places.add_column("where")
+    places.add_column("where", overflow="fold")
     places.add_row("dataset release (Hub layout + card)", str(release_dir.resolve()))
     if tag:
         places.add_row("pushed to the local Hub", f"cqia/demo @ {tag} (data in {(run / 'hub').resolve()})")
