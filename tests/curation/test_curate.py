@@ -53,7 +53,8 @@ def rejects(run: RunDir, stage: str) -> dict[str, dict[str, Any]]:
 def test_clean_then_filter_with_named_reasons(run_dir: Path) -> None:
     run = make_run(run_dir)
     results = curate_run(run_dir, load_recipe(), progress=False)
-    assert [r.manifest["stage"] for r in results] == ["clean", "filter"]
+    # the default recipe ends with dedup
+    assert [r.manifest["stage"] for r in results] == ["clean", "filter", "dedup"]
     clean = {r.record.instruction: r for r in run.iter_records("clean")}
     first = clean["咖啡可以叫豆浆吗？"]
     assert "编辑于" not in first.record.output
@@ -72,7 +73,7 @@ def test_clean_then_filter_with_named_reasons(run_dir: Path) -> None:
     assert dropped["重复"]["record"]["stats"]["char_rep_ratio"] > 0.5
     kept = {r.record.instruction for r in run.iter_records("filter")}
     assert kept == {"咖啡可以叫豆浆吗？", "联系方式"}
-    counts = results[-1].manifest["counts"]
+    counts = results[1].manifest["counts"]
     assert counts["by_source"]["ruozhiba"]["dropped"] == {"instruction_too_short": 1}
 
 

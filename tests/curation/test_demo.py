@@ -49,6 +49,14 @@ def test_demo_runs_end_to_end_and_rerun_is_idempotent(tmp_path: Path, samples_di
     alpaca_text = json.dumps(_release_rows(release, "demo_alpaca"), ensure_ascii=False)
     assert "13812345678" not in alpaca_text and "<MOBILE>" in alpaca_text
 
+    # dedup ran in curation: the embedded file's repeated question survives once, the copy is a reject
+    capitals = [r for r in _release_rows(release, "demo_alpaca") if r["instruction"] == "中国的首都是哪里？"]
+    assert len(capitals) == 1
+    dedup_rejects = [json.loads(line) for f in sorted((run / "dedup").glob("rejects-*.jsonl"))
+                     for line in f.read_text().splitlines()]
+    assert any(r["reason"] == "exact_duplicate" and r["record"]["record"]["instruction"] == "中国的首都是哪里？"
+               for r in dedup_rejects)
+
     # verification: a stratified sample went to the real Label Studio; nobody annotated, so no row
     # is human-verified and every row says whether it is pending review or was never pushed
     verified = [json.loads(line) for f in sorted((run / "verified").glob("part-*.jsonl"))
