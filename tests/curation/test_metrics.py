@@ -67,6 +67,20 @@ def test_langid_backends(backend: str) -> None:
     assert lid.detect("   ") == ("unknown", 0.0)
 
 
+def test_script_decides_chinese_and_the_model_judges_the_rest() -> None:
+    m = Metrics(MetricsConfig())
+    zh = m.compute("问题", "", PROSE, {})
+    assert (zh["lang"], zh["lang_method"]) == ("zh", "script") and 0.8 < zh["lang_score"] <= 1.0
+    # Kana makes ideographs ambiguous: the model decides (and says Japanese).
+    ja = m.compute("質問", "", "今日は東京の天気がとても良いので、公園に散歩に行きましょう。", {})
+    assert (ja["lang"], ja["lang_method"]) == ("ja", "model")
+    en = m.compute("Question", "", "The quick brown fox jumps over the lazy dog near the river bank.", {})
+    assert (en["lang"], en["lang_method"]) == ("en", "model")
+    # Turned off, every text goes to the model.
+    always = Metrics(MetricsConfig(langid_script_zh=None)).compute("问题", "", PROSE, {})
+    assert (always["lang"], always["lang_method"]) == ("zh", "model")
+
+
 def test_unknown_langid_backend() -> None:
     with pytest.raises(ValueError, match="unknown language-ID backend"):
         get_langid("cld3")

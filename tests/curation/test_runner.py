@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from curation.rundir import RunDir
-from curation.runner import Dropped, Stage, map_stage, run_stage
+from curation.runner import Dropped, KeptRaw, Stage, _record_json, map_stage, run_stage
 from schemas import CuratedRecord, InstructionRecord, InvalidItem
 
 
@@ -58,6 +58,22 @@ def test_counts_add_up_per_reason_and_source(tmp_path: Path) -> None:
     assert invalid["location"] == "input.jsonl:4" and invalid["reason"] == "json_decode"
     dropped = next(r for r in rejects if r["kind"] == "dropped")
     assert dropped["record"]["id"] == "r000007" and dropped["reason"] == "too_short"
+
+
+def test_kept_raw_writes_the_same_bytes_as_kept(tmp_path: Path) -> None:
+    def produce(raw: bool):
+        def gen(skip: int):
+            for i in range(skip, 30):
+                rec = _record(i, "demo" if i % 3 else "other")
+                yield KeptRaw(_record_json(rec), rec.source) if raw and i % 2 else rec
+        return gen
+
+    run_a, run_b = RunDir(tmp_path / "a"), RunDir(tmp_path / "b")
+    a = run_stage(run_a, Stage("s", produce(False), inputs=[], shard_size=7), progress=False).manifest
+    b = run_stage(run_b, Stage("s", produce(True), inputs=[], shard_size=7), progress=False).manifest
+    assert a["counts"] == b["counts"] and a["counts"]["by_source"]["other"]["kept"] == 10
+    assert [f["sha256"] for f in a["shards"]] == [f["sha256"] for f in b["shards"]]
+    assert [r.id for r in run_b.iter_records("s")] == [f"r{i:06d}" for i in range(30)]
 
 
 def test_complete_stage_is_skipped_and_param_change_reruns(tmp_path: Path) -> None:
