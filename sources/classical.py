@@ -24,7 +24,15 @@ import orjson
 from pydantic import ValidationError
 
 from schemas import CuratedRecord, InstructionRecord, InvalidItem, Provenance, make_record_id
-from sources.filecommon import decode, file_time, invalid, normalize_newlines, schema_error, sha256_text
+from sources.filecommon import (
+    decode,
+    file_time,
+    invalid,
+    load_json_file,
+    normalize_newlines,
+    schema_error,
+    sha256_text,
+)
 from sources.opencc_convert import t2s
 from sources.settings import SourceSettings, load_settings
 
@@ -77,11 +85,9 @@ def _poem_tasks(poem: dict[str, Any], form: str | None, dynasty: str, settings: 
 
 
 def iter_poems(path: Path, settings: SourceSettings) -> Iterator[CuratedRecord | InvalidItem]:
-    data = path.read_bytes()
-    try:
-        items = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        yield invalid(str(path), "json_decode", f"not JSON: {exc}", SOURCE, data[:500].decode("utf-8", "replace"))
+    items = load_json_file(path, SOURCE)
+    if isinstance(items, InvalidItem):
+        yield items
         return
     if not isinstance(items, list):
         yield invalid(str(path), "json_shape", "expected a list of poems", SOURCE)

@@ -20,7 +20,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from schemas import CuratedRecord, InvalidItem
 from sources.html_markdown import collapse
-from sources.http.ingest import build_record, invalid
+from sources.http.ingest import build_record, html_or_invalid, invalid
 from sources.http.page import RawPage
 from sources.settings import SourceSettings
 
@@ -171,12 +171,9 @@ def _facts(subject: dict[str, Any]) -> str:
 
 def parse(page: RawPage, settings: SourceSettings) -> Iterator[CuratedRecord | InvalidItem]:
     """Template tasks for one subject page; a page without title/content → InvalidItem."""
-    html = page.text.strip()
-    if not html:
-        yield invalid(page, SOURCE, "empty_body", "empty response body")
-        return
-    if html[0] in "{[":
-        yield invalid(page, SOURCE, "unexpected_json", "expected a subject HTML page, got JSON", html[:500])
+    html = html_or_invalid(page, SOURCE, "a subject HTML page")
+    if isinstance(html, InvalidItem):
+        yield html
         return
     tree = LexborHTMLParser(html)
     subject = _subject(tree, page)

@@ -26,7 +26,15 @@ from pydantic import ValidationError
 
 from schemas import CuratedRecord, InstructionRecord, InvalidItem, Provenance, make_record_id
 from sources.choice import ChoiceError, answer_line, format_options, split_options
-from sources.filecommon import decode, file_time, invalid, normalize_newlines, schema_error, sha256_text
+from sources.filecommon import (
+    decode,
+    file_time,
+    invalid,
+    load_json_file,
+    normalize_newlines,
+    schema_error,
+    sha256_text,
+)
 from sources.settings import SourceSettings, load_settings
 
 SOURCE = "exam"
@@ -176,11 +184,9 @@ def _gaokao_parts(
 
 def iter_gaokao(path: Path, settings: SourceSettings) -> Iterator[CuratedRecord | InvalidItem]:
     """Items of a GAOKAO-Bench objective-question JSON file."""
-    data = path.read_bytes()
-    try:
-        parsed = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        yield invalid(str(path), "json_decode", f"not JSON: {exc}", SOURCE, data[:500].decode("utf-8", "replace"))
+    parsed = load_json_file(path, SOURCE)
+    if isinstance(parsed, InvalidItem):
+        yield parsed
         return
     items = parsed.get("example") if isinstance(parsed, dict) else parsed
     if not isinstance(items, list):

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from schemas import InvalidItem, truncate_raw
@@ -53,6 +54,15 @@ def normalize_newlines(text: str) -> str:
 
 def schema_error(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+
+
+def load_json_file(path: Path, source: str) -> Any:
+    """A JSON file's parsed content, or the InvalidItem (json_decode) naming the file."""
+    data = path.read_bytes()
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        return invalid(str(path), "json_decode", f"not JSON: {exc}", source, data[:500].decode("utf-8", "replace"))
 
 
 def invalid(location: str, reason: str, detail: str, source: str, raw: Any = None) -> InvalidItem:

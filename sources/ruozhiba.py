@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from schemas import InvalidItem, Provenance, TaskType
-from sources.filecommon import file_time, invalid, normalize_newlines, sha256_text
+from sources.filecommon import file_time, invalid, load_json_file, normalize_newlines, sha256_text
 from sources.settings import SourceSettings, load_settings
 
 SOURCE = "ruozhiba"
@@ -65,11 +65,9 @@ def iter_ruozhiba(paths: list[Path], settings: SourceSettings | None = None) -> 
     settings = settings or load_settings("ruozhiba")
     base = settings.options["tieba_base"]
     for path in paths:
-        data = path.read_bytes()
-        try:
-            items = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            yield invalid(str(path), "json_decode", f"not JSON: {exc}", SOURCE, data[:500].decode("utf-8", "replace"))
+        items = load_json_file(path, SOURCE)
+        if isinstance(items, InvalidItem):
+            yield items
             continue
         if not isinstance(items, list):
             yield invalid(str(path), "json_shape", "expected a list of title or post objects", SOURCE)

@@ -18,7 +18,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from schemas import CuratedRecord, InvalidItem
 from sources.html_markdown import collapse, node_to_markdown
-from sources.http.ingest import build_record, invalid
+from sources.http.ingest import build_record, html_or_invalid, invalid
 from sources.http.page import RawPage
 from sources.settings import SourceSettings
 
@@ -120,12 +120,9 @@ def is_listing(tree: LexborHTMLParser) -> bool:
 
 def parse(page: RawPage, settings: SourceSettings) -> Iterator[CuratedRecord | InvalidItem]:
     """One record per answer of a question page; listings yield nothing (see `discover`)."""
-    html = page_html(page).strip()
-    if not html:
-        yield invalid(page, SOURCE, "empty_body", "empty response body")
-        return
-    if html[0] in "{[":
-        yield invalid(page, SOURCE, "unexpected_json", "expected an HTML page, got JSON", html[:500])
+    html = html_or_invalid(page, SOURCE, "an HTML page", page_html(page))
+    if isinstance(html, InvalidItem):
+        yield html
         return
     tree = LexborHTMLParser(html)
     question = _question(tree)

@@ -17,7 +17,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from schemas import CuratedRecord, InvalidItem
 from sources.html_markdown import collapse, node_to_markdown
-from sources.http.ingest import build_record, invalid
+from sources.http.ingest import build_record, html_or_invalid, invalid
 from sources.http.page import RawPage
 from sources.settings import SourceSettings
 
@@ -94,12 +94,9 @@ def render(methods, tips: list[str], warnings: list[str], labels: dict[str, str]
 
 
 def parse(page: RawPage, settings: SourceSettings) -> Iterator[CuratedRecord | InvalidItem]:
-    html = page.text.strip()
-    if not html:
-        yield invalid(page, SOURCE, "empty_body", "empty response body")
-        return
-    if html[0] in "{[":
-        yield invalid(page, SOURCE, "unexpected_json", "expected an article HTML page, got JSON", html[:500])
+    html = html_or_invalid(page, SOURCE, "an article HTML page")
+    if isinstance(html, InvalidItem):
+        yield html
         return
     tree = LexborHTMLParser(html)
     title = _title(tree)

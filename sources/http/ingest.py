@@ -39,6 +39,16 @@ def invalid(page: RawPage, source: str, reason: str, detail: str, raw: Any = Non
                        raw=truncate_raw(raw) if raw is not None else None)
 
 
+def html_or_invalid(page: RawPage, source: str, expected: str, text: str | None = None) -> str | InvalidItem:
+    """The page's stripped HTML, or the InvalidItem for an empty body or JSON where HTML was expected."""
+    html = (page.text if text is None else text).strip()
+    if not html:
+        return invalid(page, source, "empty_body", "empty response body")
+    if html[0] in "{[":
+        return invalid(page, source, "unexpected_json", f"expected {expected}, got JSON", html[:500])
+    return html
+
+
 def format_copyright(settings: SourceSettings, **fields: Any) -> str:
     """The settings' copyright text with {author}/{url}/{title} filled (missing ones → '未知')."""
     values: defaultdict[str, str] = defaultdict(lambda: "未知")
