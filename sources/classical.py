@@ -109,7 +109,8 @@ def iter_poems(path: Path, settings: SourceSettings) -> Iterator[CuratedRecord |
         if not lines:
             yield invalid(location, "empty_poem", f"{title!r} has no lines", SOURCE, item)
             continue
-        tags = [t2s(t, backend) for t in item.get("tags") or [] if isinstance(t, str)]
+        raw_tags = item.get("tags")
+        tags = [t2s(t, backend) for t in raw_tags if isinstance(t, str)] if isinstance(raw_tags, list) else []
         poem = {
             "title": t2s(title.strip(), backend) or "无题",
             "author": t2s(str(item.get("author") or "").strip(), backend),

@@ -110,7 +110,8 @@ def _record_from_answer(
     if not answer_id:
         return invalid(page, SOURCE, "missing_field", f"answer #{index} has no id")
     q = question or (_get(answer, "question") if isinstance(_get(answer, "question"), dict) else {})
-    title = (_get(q, "title") or "").strip()
+    title = _get(q, "title")
+    title = title.strip() if isinstance(title, str) else ""
     if not title:
         return invalid(page, SOURCE, "missing_question", f"answer {answer_id}: no question title")
     content = _get(answer, "content")

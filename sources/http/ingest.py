@@ -84,19 +84,15 @@ def build_record(
             human_verified=False,
             copyright=format_copyright(settings, author=author, url=url, title=title),
         )
-    except ValidationError as exc:
-        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        return invalid(page, source, "schema", f"{source_id}: {detail}")
-    return CuratedRecord(
-        id=make_record_id(source, source_id),
-        source=source,
-        record=record,
-        provenance=Provenance(
+        provenance = Provenance(
             source_id=source_id, url=url, fetched_at=page.fetched_at, raw_sha256=page.sha256,
             license=settings.license, author=author, location=location or page.location,
             extra=extra or {},
-        ),
-    )
+        )
+    except ValidationError as exc:  # also provenance: a non-string author in the payload
+        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return invalid(page, source, "schema", f"{source_id}: {detail}")
+    return CuratedRecord(id=make_record_id(source, source_id), source=source, record=record, provenance=provenance)
 
 
 def safe_parse(module: ModuleType, page: RawPage, settings: SourceSettings) -> Iterator[Outcome]:

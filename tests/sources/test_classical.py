@@ -54,3 +54,13 @@ def test_bad_idiom_line_and_poem_item(tmp_path: Path) -> None:
     poems = tmp_path / "poems.json"
     poems.write_text('[{"title": "無題", "author": "李商隱", "paragraphs": []}, 3]', encoding="utf-8")
     assert [o.reason for o in iter_classical([poems])] == ["empty_poem", "wrong_type"]
+
+
+def test_non_list_tags_do_not_stop_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "poems.json"
+    path.write_text('[{"title": "静夜思", "author": "李白", "paragraphs": ["床前明月光，疑是地上霜。"], "tags": 5},'
+                    ' {"title": "春晓", "author": "孟浩然", "paragraphs": ["春眠不觉晓，处处闻啼鸟。"]}]', encoding="utf-8")
+    out = list(iter_classical([path]))
+    assert all(isinstance(o, CuratedRecord) for o in out)
+    assert {o.provenance.source_id.split("/")[1] for o in out} == {"poems.json#0", "poems.json#1"}
+    assert all(o.provenance.extra["tags"] == [] for o in out)

@@ -108,3 +108,19 @@ def test_samples_dir_is_used(samples_dir: Path):
 ])
 def test_wrong_field_types_do_not_crash(module, body):
     _check(module, body)
+
+
+@pytest.mark.parametrize(("module", "body", "expected"), [
+    # a non-string question title on the first answer must not cost the page its second answer
+    (zhihu, b'[{"type":"answer","id":1,"content":"<p>x</p>","question":{"title":123}},'
+            b'{"type":"answer","id":2,"content":"<p>y</p>","question":{"title":"t"}}]',
+     ["missing_question", None]),
+    # a non-string author name reaches Provenance.author: a schema reject, not an exception
+    (zhihu, b'{"type":"answer","id":1,"content":"<p>x</p>","question":{"title":"t"},"author":{"name":42}}',
+     ["schema"]),
+    (xhs, b'{"note_id":"1","title":"t","desc":"","tag_list":[{"name":"a"}],"user":{"nickname":5}}', ["schema"]),
+])
+def test_wrong_field_types_become_rejects_per_item(module, body, expected):
+    page = RawPage(location="fuzz://page", body=body, fetched_at="t")
+    out = list(module.parse(page, load_settings(module.SOURCE)))
+    assert [getattr(o, "reason", None) for o in out] == expected
