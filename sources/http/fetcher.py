@@ -178,6 +178,10 @@ class Fetcher:
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 last_status, last_error = 0, f"{type(exc).__name__}"
                 log.info("fetch %s failed: %s (attempt %d)", url, last_error, attempt + 1)
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:  # redirect loop, bad URL: a retry cannot help
+                log.info("fetch %s failed: %s (not retried)", url, type(exc).__name__)
+                return CachedResponse(url=url, status=0, fetched_at=now_iso(), error=type(exc).__name__,
+                                      attempts=attempt + 1)
             else:
                 last_status, last_error = response.status_code, None
                 headers = {k.lower(): v for k, v in response.headers.items()}

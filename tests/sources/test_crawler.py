@@ -198,3 +198,38 @@ def test_web_sources_over_http_including_gbk(site, tmp_path):
                                       crawler=crawler))
     assert rec.record.instruction == "How to Stop Ringing in Ears"
     assert bad.reason == "fetch_failed" and bad.location == f"{site}/fault/always500/w" and "http_500" in bad.detail
+
+
+def test_redirect_loop_is_a_failed_response_not_a_crashed_crawl(tmp_path):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Loop(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server naming
+            if self.path == "/ok":
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+                return
+            self.send_response(404 if self.path == "/robots.txt" else 302)
+            self.send_header("Location", self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Loop)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        crawler = Crawler(RawCache(tmp_path / "c"), fast())
+        [loop, ok] = list(crawler.crawl([f"{base}/loop", f"{base}/ok"]))
+        crawler.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not loop.ok and loop.error == "TooManyRedirects" and loop.attempts == 1
+    assert ok.ok and ok.body == b"ok"
