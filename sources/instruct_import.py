@@ -151,13 +151,7 @@ def _map_sharegpt(obj: dict[str, Any], settings: SourceSettings) -> tuple[dict[s
 
 
 def _build(
-    fields: dict[str, Any],
-    extra: dict[str, Any],
-    *,
-    fmt: str,
-    source: str,
-    settings: SourceSettings,
-    answer_from: str | None,
+    fields: dict[str, Any], *, fmt: str, settings: SourceSettings, answer_from: str | None
 ) -> InstructionRecord:
     if fmt == "coig-cqia":
         return InstructionRecord.model_validate(fields)
@@ -192,7 +186,7 @@ def iter_import(
                 if not isinstance(obj, dict):
                     raise ItemError("wrong_type", f"item is {type(obj).__name__}, expected an object")
                 fields, extra = (dict(obj), {}) if mapper is None else mapper(obj, settings)
-                record = _build(fields, extra, fmt=fmt, source=source, settings=settings, answer_from=answer_from)
+                record = _build(fields, fmt=fmt, settings=settings, answer_from=answer_from)
             except ItemError as exc:
                 yield InvalidItem(location=location, reason=exc.reason, detail=str(exc), source=source,
                                   raw=truncate_raw(raw.decode("utf-8", "replace") if raw else obj))
