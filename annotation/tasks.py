@@ -62,8 +62,12 @@ def _link(url: str) -> str:
 
 
 def _quality_from_stats(stats: dict[str, Any]) -> int | None:
-    """An LLM quality score on a 1–5 or 0–1 scale, mapped to the 1–5 rating."""
-    for key in ("llm_quality", "llm_score", "quality_score"):
+    """An LLM quality score mapped to the 1–5 rating: `llm_quality` is curation.llm_quality's 1–10
+    score; `llm_score` / `quality_score` are on a 0–1 or 1–5 scale."""
+    value = stats.get("llm_quality")
+    if isinstance(value, int | float) and math.isfinite(value) and 1 <= value <= 10:
+        return round(1 + 4 * (value - 1) / 9)
+    for key in ("llm_score", "quality_score"):
         value = stats.get(key)
         if isinstance(value, int | float) and math.isfinite(value):
             if 0 <= value <= 1:

@@ -32,6 +32,16 @@ def test_llm_answers_are_marked() -> None:
     assert "llm_score" in task_data(make_record("zhihu", 1))["evidence"]
 
 
+def test_quality_preannotation_follows_the_llm_quality_scale() -> None:
+    """stats.llm_quality is the 1-10 score of curation.llm_quality: 1 is the worst, 10 the best."""
+    def rating(**stats):
+        prediction = build_task(make_record("zhihu", 1, **stats), "verification")["predictions"][0]
+        return next((r["value"]["rating"] for r in prediction["result"] if r["from_name"] == "quality"), None)
+
+    assert [rating(llm_quality=v) for v in (1, 3, 5, 8, 10)] == [1, 2, 3, 4, 5]
+    assert rating(llm_score=0.75) == 4  # 0-1 scores keep their mapping
+
+
 def test_invalid_prediction_is_refused() -> None:
     bad = {"model_version": "x", "result": [
         {"from_name": "verdict", "to_name": "instruction", "type": "choices", "value": {"choices": ["maybe"]}}]}
