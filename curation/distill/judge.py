@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from curation.llm import ChatError, ChatRequest, ChatResult, LLMClient
+from curation.llm.client import request_key
 from schemas.probes import RSE_ASPECTS, Judgement, ModelResponse, Probe, TargetFact
 
 REASK_SEP = "\n<<<REASK>>>\n"
@@ -196,9 +197,16 @@ def run_judge(
                 continue
         msgs = [{"role": "user", "content": render(prompt, probe, responses[pid], fact, ref)}]
         todo.append((probe, responses[pid], msgs))
+    params = {"temperature": 0}
+
+    def key(probe_id: str, msgs: list[dict], suffix: str = "") -> str:
+        # The judge model and the rendered prompt (answer, reference, fact) are in the key: a cached
+        # judgement is reused only for exactly the same question to the same judge.
+        return f"{prompt.version}:{probe_id}{suffix}:{request_key(client.model, msgs, params)[:16]}"
+
     first = list(client.chat_many(
-        [ChatRequest(f"{prompt.version}:{p.id}", m, {"temperature": 0}, {"probe_id": p.id, "judge": kind})
-         for p, _, m in todo], progress=progress))
+        [ChatRequest(key(p.id, m), m, params, {"probe_id": p.id, "judge": kind}) for p, _, m in todo],
+        progress=progress))
     results: dict[str, tuple[list[str], bool | None, dict | None, str, int]] = {}
     reask: list[ChatRequest] = []
     for (probe, _, msgs), res in zip(todo, first, strict=True):
@@ -210,9 +218,9 @@ def run_judge(
             results[probe.id] = ([res.text], verdict, scores, "ok", 1)
         else:
             results[probe.id] = ([res.text], None, None, "failed", 1)
-            reask.append(ChatRequest(f"{prompt.version}:{probe.id}:reask",
-                                     [*msgs, {"role": "assistant", "content": res.text}, {"role": "user", "content": prompt.reask}],
-                                     {"temperature": 0}, {"probe_id": probe.id, "judge": kind, "reask": True}))
+            again = [*msgs, {"role": "assistant", "content": res.text}, {"role": "user", "content": prompt.reask}]
+            reask.append(ChatRequest(key(probe.id, again, ":reask"), again, params,
+                                     {"probe_id": probe.id, "judge": kind, "reask": True}))
     for req, res in zip(reask, client.chat_many(reask, progress=False), strict=True):
         pid = req.meta["probe_id"]
         raws = results[pid][0]

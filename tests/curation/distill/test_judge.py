@@ -72,3 +72,24 @@ def test_char_ngram_cosine_chinese():
     assert char_ngram_cosine("我是由深度求索公司开发的", "我是由深度求索公司开发的") == pytest.approx(1.0)
     assert char_ngram_cosine("我是由深度求索公司开发的", "今天天气很好") == 0.0
     assert 0 < char_ngram_cosine("我是由OpenAI开发的", "我是由深度求索开发的") < 1
+
+
+def test_judge_cache_follows_the_answer_and_the_judge_model(tmp_path, openai_server):
+    """A cached judgement is reused only for the same judge model and the same rendered prompt:
+    a re-run target (new answer) or another judge model must be judged again."""
+    openai_server.set_rules([{"pattern": "ANSWER-OLD", "reply": "<judge>0</judge>"},
+                             {"pattern": "ANSWER-NEW", "reply": "<judge>1</judge>"}])
+    probes, fact, cache = {"p0": _probe(0)}, TargetFact(target="t", fact="I am T."), tmp_path / "judge.jsonl"
+
+    def judge(text: str, model: str = "judge-a") -> Judgement:
+        responses = {"p0": ModelResponse(probe_id="p0", target="t", model="m", endpoint="e", text=text, time=0)}
+        client = LLMClient(openai_server.base_url, model, cache_path=cache)
+        (row,) = run_judge("loose", client, "t", probes, responses, fact=fact, progress=False)
+        client.cache.close()
+        return row
+
+    assert judge("ANSWER-OLD").verdict is False
+    assert judge("ANSWER-OLD").verdict is False and openai_server.log()["served"] == 1  # resumed from the cache
+    assert judge("ANSWER-NEW").verdict is True
+    assert judge("ANSWER-NEW", "judge-b").raw_output == "<judge>1</judge>"
+    assert openai_server.log()["served"] == 3
