@@ -2,14 +2,13 @@
 
 Scores land in `stats.llm_quality` (int, or None when the call failed: `stats.llm_quality_error`
 says why), so `filter.min_llm_score` decides later and can be retuned without re-asking the model.
-Requests are keyed by record id + a hash of the text + the rubric version, and the client's
+Requests are keyed by record id + rubric version + a hash of model, prompt and params, and the client's
 append-only cache (RUN/_cache/llm_quality.jsonl, outside the stage dir so re-runs keep it) means a
 record is never sent twice; the client handles concurrency and retries.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator
 from itertools import islice
@@ -54,10 +53,12 @@ def build_messages(record: dict[str, Any], config: QualityConfig) -> list[dict[s
     return [{"role": "system", "content": RUBRIC}, {"role": "user", "content": user}]
 
 
-def request_key(row: dict[str, Any]) -> str:
-    rec = row["record"]
-    digest = hashlib.sha256("\x00".join((rec["instruction"], rec["input"], rec["output"])).encode()).hexdigest()
-    return f"quality-{RUBRIC_VERSION}:{row['id']}:{digest[:12]}"
+def request_key(row: dict[str, Any], model: str, messages: list[dict[str, str]], params: dict[str, Any]) -> str:
+    """Cache key: the record id plus a hash of model, messages and params (a cached score is reused
+    only when exactly the same question went to the same model)."""
+    from curation.llm.client import request_key as content_key
+
+    return f"quality-{RUBRIC_VERSION}:{row['id']}:{content_key(model, messages, params)[:16]}"
 
 
 def score_rows(rows: list[dict[str, Any]], recipe: Recipe, client: Any) -> None:
@@ -66,8 +67,10 @@ def score_rows(rows: list[dict[str, Any]], recipe: Recipe, client: Any) -> None:
 
     todo = [(row, recipe.for_source(row["source"]).quality) for row in rows]
     todo = [(row, cfg) for row, cfg in todo if cfg.enabled]
-    requests = [ChatRequest(request_key(row), build_messages(row["record"], cfg), {"temperature": cfg.temperature})
-                for row, cfg in todo]
+    requests = []
+    for row, cfg in todo:
+        messages, params = build_messages(row["record"], cfg), {"temperature": cfg.temperature}
+        requests.append(ChatRequest(request_key(row, client.model, messages, params), messages, params))
     for (row, _), result in zip(todo, client.chat_many(requests, progress=False), strict=True):
         stats = row.setdefault("stats", {})
         if isinstance(result, ChatError):

@@ -57,6 +57,11 @@ def test_scores_filter_cache_and_retries(openai_server, run_dir: Path, tmp_path:
     curate_run(run_dir, load_recipe(recipe_file(tmp_path)), progress=False, force=True)
     assert openai_server.log(entries=False)["requests"] == first
 
+    # another scoring model is asked again, not answered with the first model's cached scores
+    monkeypatch.setenv("CQIA_LLM_MODEL", "other-model")
+    curate_run(run_dir, load_recipe(recipe_file(tmp_path)), progress=False)
+    assert openai_server.log(entries=False)["requests"] == first + 2
+
 
 def test_failed_calls_are_kept_and_named(openai_server, run_dir: Path, tmp_path: Path,  # noqa: F811
                                          monkeypatch: pytest.MonkeyPatch) -> None:
