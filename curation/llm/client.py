@@ -353,7 +353,7 @@ class LLMClient:
             message = raw["choices"][0]["message"]
             text = message.get("content") or ""
         except (ValueError, KeyError, IndexError, TypeError):
-            return f"malformed response from {resp.request.url}: {resp.text[:200]!r}"
+            return f"malformed response from {resp.request.url}: {self._scrub(resp.text[:200])!r}"
         usage = raw.get("usage") or {}
         pt, ct = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
         self.stats["prompt_tokens"] += pt
