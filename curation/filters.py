@@ -30,44 +30,38 @@ def failed_checks(stats: dict[str, Any], f: FilterConfig) -> list[tuple[str, str
         if cond:
             out.append((reason, detail))
 
-    check(_lt(s("len_instruction"), f.min_instruction_chars), "instruction_too_short",
-          f"len_instruction={s('len_instruction')} < {f.min_instruction_chars}")
-    check(_lt(s("len_output"), f.min_output_chars), "output_too_short",
-          f"len_output={s('len_output')} < {f.min_output_chars}")
-    check(_gt(s("len_output"), f.max_output_chars), "output_too_long",
-          f"len_output={s('len_output')} > {f.max_output_chars}")
-    check(_lt(s("words"), f.min_words), "too_few_words", f"words={s('words')} < {f.min_words}")
+    def at_least(stat: str, limit: float | None, reason: str) -> None:
+        check(_lt(s(stat), limit), reason, f"{stat}={s(stat)} < {limit}")
+
+    def at_most(stat: str, limit: float | None, reason: str) -> None:
+        check(_gt(s(stat), limit), reason, f"{stat}={s(stat)} > {limit}")
+
+    at_least("len_instruction", f.min_instruction_chars, "instruction_too_short")
+    at_least("len_output", f.min_output_chars, "output_too_short")
+    at_most("len_output", f.max_output_chars, "output_too_long")
+    at_least("words", f.min_words, "too_few_words")
     pii = s("pii") or {}
     bad_pii = [t for t in f.drop_pii if pii.get(t)]
     check(bool(bad_pii), "pii", f"contains {', '.join(bad_pii)}")
     check(f.drop_truncated and bool(s("truncated")), "truncated", f"truncated={s('truncated')}")
-    check(_lt(s("cjk_ratio"), f.min_cjk_ratio), "low_cjk_ratio", f"cjk_ratio={s('cjk_ratio')} < {f.min_cjk_ratio}")
+    at_least("cjk_ratio", f.min_cjk_ratio, "low_cjk_ratio")
     lang, score, cjk = s("lang"), s("lang_score") or 0.0, s("cjk_ratio") or 0.0
     # Language labels are unreliable on short Chinese: only a confident wrong label on text that
     # is not mostly Chinese characters drops a record.
     check(f.allowed_langs is not None and lang is not None and lang not in f.allowed_langs
           and score >= f.lang_min_score and cjk < f.lang_cjk_rescue,
           "wrong_language", f"lang={lang} score={score} cjk_ratio={cjk} not in {f.allowed_langs}")
-    check(_gt(s("char_rep_ratio"), f.max_char_rep_ratio), "char_repetition",
-          f"char_rep_ratio={s('char_rep_ratio')} > {f.max_char_rep_ratio}")
-    check(_gt(s("word_rep_ratio"), f.max_word_rep_ratio), "word_repetition",
-          f"word_rep_ratio={s('word_rep_ratio')} > {f.max_word_rep_ratio}")
-    check(_gt(s("dup_line_frac"), f.max_dup_line_frac), "duplicate_lines",
-          f"dup_line_frac={s('dup_line_frac')} > {f.max_dup_line_frac}")
-    check(_lt(s("stopword_ratio"), f.min_stopword_ratio), "low_stopword_ratio",
-          f"stopword_ratio={s('stopword_ratio')} < {f.min_stopword_ratio}")
-    check(_lt(s("mean_word_len"), f.min_mean_word_len), "short_words",
-          f"mean_word_len={s('mean_word_len')} < {f.min_mean_word_len}")
-    check(_gt(s("mean_word_len"), f.max_mean_word_len), "long_words",
-          f"mean_word_len={s('mean_word_len')} > {f.max_mean_word_len}")
-    check(_gt(s("special_ratio"), f.max_special_ratio), "special_characters",
-          f"special_ratio={s('special_ratio')} > {f.max_special_ratio}")
-    check(_lt(s("votes_norm"), f.min_votes_norm), "low_votes",
-          f"votes_norm={s('votes_norm')} < {f.min_votes_norm}")
-    llm = s("llm_quality")
-    if f.min_llm_score is not None and llm is None:
+    at_most("char_rep_ratio", f.max_char_rep_ratio, "char_repetition")
+    at_most("word_rep_ratio", f.max_word_rep_ratio, "word_repetition")
+    at_most("dup_line_frac", f.max_dup_line_frac, "duplicate_lines")
+    at_least("stopword_ratio", f.min_stopword_ratio, "low_stopword_ratio")
+    at_least("mean_word_len", f.min_mean_word_len, "short_words")
+    at_most("mean_word_len", f.max_mean_word_len, "long_words")
+    at_most("special_ratio", f.max_special_ratio, "special_characters")
+    at_least("votes_norm", f.min_votes_norm, "low_votes")
+    if f.min_llm_score is not None and s("llm_quality") is None:
         out.append(("llm_score_missing", "min_llm_score is set but the record has no llm_quality score"))
-    check(_lt(llm, f.min_llm_score), "low_llm_score", f"llm_quality={llm} < {f.min_llm_score}")
+    at_least("llm_quality", f.min_llm_score, "low_llm_score")
     return out
 
 
