@@ -62,7 +62,7 @@ def _link(url: str) -> str:
 
 
 def _quality_from_stats(stats: dict[str, Any]) -> int | None:
-    """An LLM quality score mapped to the 1–5 rating: `llm_quality` is curation.llm_quality's 1–10
+    """An LLM quality score mapped to the 1–5 rating: `llm_quality` is curation.stages.quality's 1–10
     score; `llm_score` / `quality_score` are on a 0–1 or 1–5 scale."""
     value = stats.get("llm_quality")
     if isinstance(value, int | float) and math.isfinite(value) and 1 <= value <= 10:

@@ -26,8 +26,8 @@ from annotation.configs import load_config  # noqa: E402
 from annotation.server import start_server  # noqa: E402
 from annotation.tasks import build_task  # noqa: E402
 from curation.cli.annotate import fetch_verdicts, push_run, write_verified_stage  # noqa: E402
-from curation.rundir import RunDir  # noqa: E402
-from curation.runner import Stage, run_stage  # noqa: E402
+from curation.pipeline.rundir import RunDir  # noqa: E402
+from curation.pipeline.runner import Stage, run_stage  # noqa: E402
 from schemas import CuratedRecord, InstructionRecord, Provenance, TaskType, make_record_id  # noqa: E402
 
 SOURCES = ("zhihu", "douban", "ruozhiba", "baike")

@@ -32,8 +32,8 @@ def _ours(corpus: Path, workers: int) -> None:
     import time
 
     sys.path.insert(0, str(REPO))
-    from curation.curate import curate_run
-    from curation.recipe import load_recipe
+    from curation.pipeline.recipe import load_recipe
+    from curation.stages.chain import curate_run
 
     recipe = load_recipe(None)
     started = time.perf_counter()
@@ -96,7 +96,7 @@ def _ceiling(corpus: Path, workers: int) -> None:
     from concurrent.futures import ProcessPoolExecutor
 
     sys.path.insert(0, str(REPO))
-    from curation.rundir import RunDir
+    from curation.pipeline.rundir import RunDir
 
     paths = [str(p) for p in RunDir(corpus / "run").shard_paths("ingest-bench")]
     with tempfile.TemporaryDirectory() as out:

@@ -34,9 +34,9 @@ def _ours(corpus: Path, labels_out: Path, workers: int) -> None:
     import numpy as np
 
     sys.path.insert(0, str(REPO))
-    from curation.dedup import DedupConfig, dedup_stage
-    from curation.rundir import RunDir
-    from curation.runner import run_stage
+    from curation.pipeline.rundir import RunDir
+    from curation.pipeline.runner import run_stage
+    from curation.stages.dedup import DedupConfig, dedup_stage
 
     run = RunDir(corpus / "run")
     started = time.perf_counter()

@@ -65,7 +65,7 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from curation.release_push import push_release
+    from curation.release.push import push_release
 
     console = Console()
     runs = 1 if args.quick else 3
@@ -74,7 +74,7 @@ def main() -> None:
         t0 = time.perf_counter()
         size = build_release(release, args.records)
         console.log(f"built {args.records} records, {size / 1e6:.1f} MB in {time.perf_counter() - t0:.1f}s")
-        server = subprocess.Popen([sys.executable, "-m", "curation.hub_server", "--data-dir", f"{tmp}/hub",
+        server = subprocess.Popen([sys.executable, "-m", "curation.hubserver", "--data-dir", f"{tmp}/hub",
                                    "--token", f"bench={TOKEN}"], stdout=subprocess.PIPE, text=True, cwd=REPO)
         try:
             assert server.stdout is not None

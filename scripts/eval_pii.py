@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from curation.pii import CHECKSUM_TYPES, evaluate, find_pii  # noqa: E402
+from curation.stages.pii import CHECKSUM_TYPES, evaluate, find_pii  # noqa: E402
 
 DEFAULT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "pii" / "labelled.jsonl"
 

@@ -34,9 +34,9 @@ import orjson
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from curation.dedup.normalize import normalize_text  # noqa: E402
-from curation.rundir import RunDir  # noqa: E402
-from curation.runner import Stage, run_stage  # noqa: E402
+from curation.pipeline.rundir import RunDir  # noqa: E402
+from curation.pipeline.runner import Stage, run_stage  # noqa: E402
+from curation.text.normalize import normalize_text  # noqa: E402
 from schemas import CuratedRecord  # noqa: E402
 
 SOURCES = ("alpaca", "cqia", "ruozhiba", "zhihu", "baike")

@@ -3,7 +3,7 @@
 COIG-CQIA used only the thread titles as instructions and had a strong LLM write the answers,
 then people checked them. A source never calls services, and an `InstructionRecord` needs a
 non-empty output, so this parser yields `Question` drafts (everything but the output); the
-curation stage `curation.answer_generation` turns each into a record with `answer_from=llm`,
+curation stage `curation.stages.answers` turns each into a record with `answer_from=llm`,
 `human_verified=false`. `cqia ingest ruozhiba` runs both as one stage (`ingest-ruozhiba`).
 
 Inputs (the znsoooo/ruozhiba crawler's JSON): title lists `[{title, abs, href, lz, n_reply}]`

@@ -25,7 +25,7 @@ HUB_USERS = {"alice": "hf_alice_local_secret_token", "bob": "hf_bob_local_secret
 
 @dataclass
 class HubProcess:
-    """Handle on a running `python -m curation.hub_server` subprocess."""
+    """Handle on a running `python -m curation.hubserver` subprocess."""
 
     url: str
     data_dir: Path
@@ -60,7 +60,7 @@ class HubProcess:
 
 
 def start_hub_server(data_dir: Path, users: dict[str, str] | None = None, extra: list[str] | None = None) -> HubProcess:
-    args = [sys.executable, "-m", "curation.hub_server", "--data-dir", str(data_dir), "--host", "127.0.0.1",
+    args = [sys.executable, "-m", "curation.hubserver", "--data-dir", str(data_dir), "--host", "127.0.0.1",
             "--port", "0"]
     for user, token in (users or HUB_USERS).items():
         args += ["--token", f"{user}={token}"]

@@ -38,7 +38,7 @@ app.add_typer(release.app, name="release")
 app.add_typer(probes.app, name="probes")
 app.add_typer(distill.app, name="distill")
 app.add_typer(schema.app, name="schema")
-app.command("demo")(demo.demo)
+demo.register(app)  # `cqia demo` runs the other commands in-process
 
 
 def main() -> None:

@@ -19,10 +19,10 @@ import orjson
 import typer
 from rich.table import Table
 
-from curation.atomic import read_json, write_json_atomic
 from curation.cli.common import console, fail, stage_table, stdout
-from curation.rundir import RunDir, RunDirError
-from curation.runner import Dropped, Kept, Stage, run_stage, stage_input
+from curation.pipeline.atomic import read_json, write_json_atomic
+from curation.pipeline.rundir import RunDir, RunDirError
+from curation.pipeline.runner import Dropped, Kept, Stage, run_stage, stage_input
 
 app = typer.Typer(help="Human verification in Label Studio: serve, users, push, pull, status.",
                   no_args_is_help=True)

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 import typer
 
 from curation.cli.common import console, fail, stage_table
-from curation.recipe import Recipe, RecipeError, load_recipe
-from curation.rundir import RunDir, RunDirError
+from curation.pipeline.recipe import Recipe, RecipeError, load_recipe
+from curation.pipeline.rundir import RunDir, RunDirError
 
 
 def source_setting_overrides(recipe: Recipe, sources: list[str]) -> Recipe:
@@ -36,7 +36,7 @@ def curate(
     force: Annotated[bool, typer.Option(help="Recompute stages even if complete.")] = False,
 ) -> None:
     """Clean + metrics -> [LLM quality] -> filter -> [dedup, decontaminate] on a run (recipe-driven)."""
-    from curation.curate import curate_run
+    from curation.stages.chain import curate_run
 
     try:
         loaded = load_recipe(recipe)

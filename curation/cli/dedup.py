@@ -9,8 +9,8 @@ import typer
 from pydantic import ValidationError
 
 from curation.cli.common import console, fail, stage_table
-from curation.rundir import RunDir, RunDirError
-from curation.runner import run_stage
+from curation.pipeline.rundir import RunDir, RunDirError
+from curation.pipeline.runner import run_stage
 
 
 def _upstream(run: RunDir, upstream: str | None, own: str) -> str:
@@ -39,7 +39,7 @@ def dedup(
     force: Annotated[bool, typer.Option(help="Recompute even if complete.")] = False,
 ) -> None:
     """Drop exact and near duplicates; clusters listed in RUN/<name>/clusters.jsonl for review."""
-    from curation.dedup import DedupConfig, dedup_stage
+    from curation.stages.dedup import DedupConfig, dedup_stage
 
     try:
         config = DedupConfig(threshold=threshold, shingle=shingle, ngram=ngram, segmenter=segmenter,
@@ -65,7 +65,7 @@ def decontam(
     force: Annotated[bool, typer.Option(help="Recompute even if complete.")] = False,
 ) -> None:
     """Drop (or flag) records whose instruction+input overlaps a benchmark test question."""
-    from curation.decontam import DecontamConfig, decontam_stage
+    from curation.stages.decontam import DecontamConfig, decontam_stage
 
     missing = [str(p) for p in against if not p.exists()]
     if missing:

@@ -61,13 +61,21 @@ def _step(title: str) -> None:
     console.rule(f"[bold cyan]{title}")
 
 
+_APP: list[typer.Typer] = []
+
+
+def register(app: typer.Typer) -> None:
+    """Add `cqia demo` to the root app and remember the app, whose commands the demo runs
+    in-process (importing `curation.cli` from here would be an import cycle)."""
+    _APP[:] = [app]
+    app.command("demo")(demo)
+
+
 def cqia(*args: str | Path) -> None:
     """Run one `cqia` command in-process; a failing step stops the demo with its message."""
     from typer.main import get_command
 
-    from curation.cli import app
-
-    command = get_command(app)
+    command = get_command(_APP[0])
     try:
         code = command.main([str(a) for a in args], prog_name="cqia", standalone_mode=False)
     except typer.Exit as exc:
@@ -90,7 +98,7 @@ def _serve(server) -> Iterator[None]:  # noqa: ANN001 - any socketserver.BaseSer
 @contextmanager
 def local_hub(data_dir: Path) -> Iterator[tuple[str, str]]:
     """A Hub-compatible server on 127.0.0.1: yields (url, token of user `cqia`)."""
-    from curation.hub_server import make_server
+    from curation.hubserver import make_server
 
     token = "hf_demo_" + secrets.token_hex(12)
     server = make_server(data_dir, "127.0.0.1", 0, {token: "cqia"})
@@ -223,7 +231,7 @@ def _probes(run: Path, release_dir: Path, llm_url: str, hub_url: str | None) -> 
 
 
 def _summary(run: Path, release_dir: Path, tag: str | None) -> None:
-    from curation.rundir import RunDir
+    from curation.pipeline.rundir import RunDir
 
     rundir = RunDir(run)
     manifests = [rundir.require_manifest(s) for s in rundir.completed_stages()]

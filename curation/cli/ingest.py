@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from curation.cli.common import console, fail, stage_table
-from curation.rundir import RunDir
-from curation.runner import Stage, file_inputs, run_stage, skip_outcomes
+from curation.pipeline.rundir import RunDir
+from curation.pipeline.runner import Stage, file_inputs, run_stage, skip_outcomes
 
 app = typer.Typer(help="Ingest sources into a run directory (one stage per source).", no_args_is_help=True)
 

@@ -4,7 +4,7 @@ Each command runs one stage `ingest-<name>` into a run directory through `run_so
 (skip when complete, resume after a kill, rejects with file:line and reason). The stage params
 include the source's settings, so editing `sources/settings/<name>.yaml` re-runs the stage.
 `ingest ruozhiba` is parse → answer generation in one stage: the parser yields question drafts,
-`curation.answer_generation` asks the LLM (cached under the run dir, so a resumed or repeated
+`curation.stages.answers` asks the LLM (cached under the run dir, so a resumed or repeated
 run does not re-send answered questions).
 """
 
@@ -18,7 +18,7 @@ import typer
 
 from curation.cli.common import fail
 from curation.cli.ingest import RunOption, app, run_source_stage
-from curation.runner import Stage, file_inputs, skip_outcomes
+from curation.pipeline.runner import Stage, file_inputs, skip_outcomes
 
 Paths = Annotated[list[Path], typer.Argument(help="Input files.")]
 ShardSize = Annotated[int, typer.Option(help="Input items per shard/checkpoint.")]
@@ -118,8 +118,8 @@ def ruozhiba(
 
     The API key is read from CQIA_LLM_API_KEY only (never a command-line argument, never logged).
     """
-    from curation.answer_generation import GenerationConfig, generate_answers
     from curation.llm.client import LLMClient, LLMError
+    from curation.stages.answers import GenerationConfig, generate_answers
     from sources.ruozhiba import iter_ruozhiba
     from sources.settings import load_settings
 

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from curation.cli.common import console, fail
 from curation.cli.ingest import RunOption, app, run_source_stage
-from curation.runner import Stage, file_inputs, skip_outcomes
+from curation.pipeline.runner import Stage, file_inputs, skip_outcomes
 from sources import registry
 
 WEB_SOURCES: dict[str, str] = {

@@ -93,7 +93,7 @@ def release(
     console.print(table)
     if not repo_id:
         return
-    from curation.release_push import ReleasePushError, push_release
+    from curation.release.push import ReleasePushError, push_release
 
     try:
         result = push_release(out, repo_id, tag=tag, private=private, token=token, endpoint=endpoint)

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from curation.cli.common import console, fail, stdout
-from curation.rundir import RunDirError
+from curation.pipeline.rundir import RunDirError
 
 app = typer.Typer(help="Build and publish releases.", no_args_is_help=True)
 
@@ -38,7 +38,7 @@ def build(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing release directory.")] = False,
 ) -> None:
     """Write OUT/<config>/train-*.parquet and OUT/README.md (dataset card)."""
-    from curation.release_build import ReleaseBuildError, build_release
+    from curation.release.build import ReleaseBuildError, build_release
 
     try:
         summary = build_release(
@@ -67,7 +67,7 @@ def push(
     """
     import os
 
-    from curation.release_push import ReleasePushError, plan_push, push_release
+    from curation.release.push import ReleasePushError, plan_push, push_release
 
     if not (release_dir / "README.md").is_file():
         fail(f"{release_dir}: not a release directory (no README.md); run `cqia release build` first")

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from curation.cli.common import console, fail, stage_table, stdout
-from curation.rundir import RunDir, RunDirError
-from curation.runner import run_stage
+from curation.pipeline.rundir import RunDir, RunDirError
+from curation.pipeline.runner import run_stage
 
 app = typer.Typer(help="Inspect and advance a run directory.", no_args_is_help=True)
 
@@ -20,7 +20,7 @@ def ingest_stages(run: RunDir) -> list[str]:
 
 def validate_run(run_dir: Path, *, force: bool = False, progress: bool = True) -> dict:
     """The `validate` stage over every completed ingest stage, in run order."""
-    from curation.validate import validate_stage
+    from curation.stages.validate import validate_stage
 
     run = RunDir(run_dir)
     upstream = ingest_stages(run)

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curation.atomic import write_json_atomic, write_jsonl_atomic
 from curation.distill.score import identity_scores
 from curation.distill.store import RunStore
+from curation.pipeline.atomic import write_json_atomic, write_jsonl_atomic
 from curation.probes.inputs import InputError, detect_language
 from schemas.probes import Judgement, ModelResponse, Probe, is_misleading, short_hash
 

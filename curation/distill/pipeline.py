@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from curation.atomic import write_json_atomic
 from curation.distill.judge import run_judge
 from curation.distill.score import identity_scores, rse_scores, similarity_scores, usage
 from curation.distill.store import RunStore
 from curation.llm import LLMClient
+from curation.pipeline.atomic import write_json_atomic
 from curation.probes.build import load_probes
 from curation.probes.inputs import fact_for, load_facts
 from schemas.probes import Judgement, Probe

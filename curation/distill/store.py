@@ -14,8 +14,8 @@ from typing import Any
 
 import orjson
 
-from curation.atomic import write_json_atomic, write_jsonl_atomic
 from curation.llm.cache import ResponseCache
+from curation.pipeline.atomic import write_json_atomic, write_jsonl_atomic
 from schemas.probes import Judgement, ModelResponse
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")

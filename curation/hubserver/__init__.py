@@ -1,4 +1,4 @@
-"""A small Hub-compatible HTTP server (see curation/hub_server.py for the entry point)."""
+"""A small Hub-compatible HTTP server (`python -m curation.hubserver`, see serve.py)."""
 
 from curation.hubserver.app import HubServer, make_server
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import orjson
 
-from curation.atomic import write_json_atomic, write_jsonl_atomic
 from curation.distill.judge import judge_prompt_rows
 from curation.llm import LLMClient
+from curation.pipeline.atomic import write_json_atomic, write_jsonl_atomic
 from curation.probes.inputs import load_facts, load_questions, load_templates
 from curation.probes.mutate import fuzz
 from curation.probes.pools import load_pool, sample

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 from label_studio_sdk import LabelStudio
 
-from curation.rundir import RunDir
-from curation.runner import Stage, run_stage
+from curation.pipeline.rundir import RunDir
+from curation.pipeline.runner import Stage, run_stage
 from schemas import CuratedRecord, InstructionRecord, Provenance, TaskType, make_record_id
 
 

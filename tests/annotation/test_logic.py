@@ -9,7 +9,7 @@ from annotation.configs import CONFIGS, check_config, interface
 from annotation.server import ServerError, find_binary
 from annotation.tasks import PredictionError, build_task, stratified_sample, task_data, validate_prediction
 from annotation.verdicts import Verdict, apply_resolution, edit_size, resolve
-from curation.validate import validate_row
+from curation.stages.validate import validate_row
 from tests.annotation.helpers import make_record, records_by_source
 
 
@@ -33,7 +33,7 @@ def test_llm_answers_are_marked() -> None:
 
 
 def test_quality_preannotation_follows_the_llm_quality_scale() -> None:
-    """stats.llm_quality is the 1-10 score of curation.llm_quality: 1 is the worst, 10 the best."""
+    """stats.llm_quality is the 1-10 score of curation.stages.quality: 1 is the worst, 10 the best."""
     def rating(**stats):
         prediction = build_task(make_record("zhihu", 1, **stats), "verification")["predictions"][0]
         return next((r["value"]["rating"] for r in prediction["result"] if r["from_name"] == "quality"), None)

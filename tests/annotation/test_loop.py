@@ -16,7 +16,7 @@ from annotation.server import free_port, start_server
 from annotation.tasks import PredictionError
 from curation.cli import app
 from curation.cli.annotate import fetch_verdicts, push_run
-from curation.rundir import RunDir
+from curation.pipeline.rundir import RunDir
 from tests.annotation.conftest import LS
 from tests.annotation.helpers import annotate, as_user, make_stage, records_by_source
 

@@ -1,0 +1,91 @@
+"""A run directory: one folder per stage with sharded JSONL output, rejects and a manifest.
+
+Layout::
+
+    RUN/run.json                       stages in the order they were run
+    RUN/<stage>/part-00000.jsonl       kept records (CuratedRecord JSON)
+    RUN/<stage>/rejects-00000.jsonl    dropped/invalid entries with reason and location
+    RUN/<stage>/_progress/00000.json   per-shard checkpoint (how much input the shard covers)
+    RUN/<stage>/_MANIFEST.json         written last: the stage is complete iff it exists
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from curation.pipeline.atomic import read_json, write_json_atomic
+from schemas import CuratedRecord
+
+MANIFEST = "_MANIFEST.json"
+PROGRESS = "_progress"
+
+
+class RunDirError(RuntimeError):
+    pass
+
+
+class RunDir:
+    """Access to a run directory's stages; creation is cheap and idempotent."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def stage_dir(self, stage: str) -> Path:
+        return self.root / stage
+
+    def manifest(self, stage: str) -> dict[str, Any] | None:
+        path = self.stage_dir(stage) / MANIFEST
+        return read_json(path) if path.exists() else None
+
+    def require_manifest(self, stage: str) -> dict[str, Any]:
+        manifest = self.manifest(stage)
+        if manifest is None:
+            done = self.completed_stages()
+            raise RunDirError(f"{self.root}: stage {stage!r} is not complete (completed: {done})")
+        return manifest
+
+    def stage_order(self) -> list[str]:
+        path = self.root / "run.json"
+        return list(read_json(path).get("stages", [])) if path.exists() else []
+
+    def register_stage(self, stage: str) -> None:
+        path = self.root / "run.json"
+        data = read_json(path) if path.exists() else {"stages": []}
+        if stage not in data["stages"]:
+            data["stages"].append(stage)
+            write_json_atomic(path, data)
+
+    def completed_stages(self) -> list[str]:
+        return [s for s in self.stage_order() if (self.stage_dir(s) / MANIFEST).exists()]
+
+    def latest_stage(self) -> str:
+        done = self.completed_stages()
+        if not done:
+            raise RunDirError(f"{self.root}: no completed stage (is this a run directory?)")
+        return done[-1]
+
+    def shard_paths(self, stage: str, kind: str = "part") -> list[Path]:
+        manifest = self.require_manifest(stage)
+        return [self.stage_dir(stage) / s["path"] for s in manifest["shards"] if s["kind"] == kind]
+
+    def iter_rows(self, stage: str, kind: str = "part") -> Iterator[tuple[str, dict[str, Any]]]:
+        """(location, parsed JSON) for every row of a completed stage's shards, in order."""
+        for path in self.shard_paths(stage, kind):
+            with path.open("rb") as handle:
+                for line_no, line in enumerate(handle, start=1):
+                    yield f"{path}:{line_no}", orjson.loads(line)
+
+    def iter_records(self, stage: str) -> Iterator[CuratedRecord]:
+        for _, row in self.iter_rows(stage, "part"):
+            yield CuratedRecord.model_validate(row)
+
+    def iter_rejects(self, stage: str) -> Iterator[dict[str, Any]]:
+        for _, row in self.iter_rows(stage, "rejects"):
+            yield row
+
+    def count(self, stage: str) -> int:
+        return int(self.require_manifest(stage)["counts"]["kept"])

@@ -1,0 +1,390 @@
+"""The stage runner: shards, checkpoints, skip-if-complete, resume-after-kill, honest counts.
+
+A stage yields one outcome per input unit (Kept, KeptRaw, Dropped or InvalidItem). Every `shard_size`
+outcomes the runner atomically writes a kept shard, a rejects shard and then a checkpoint. After
+a kill, the completed checkpoints say how many outcomes are durable; the stage is asked to resume
+after them (`produce(skip)`), partial shards are overwritten, so the final output is identical to
+an uninterrupted run as long as the stage is deterministic.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import shutil
+import subprocess
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from curation import __version__
+from curation.pipeline.atomic import atomic_writer, clean_temp_files, read_json, write_json_atomic
+from curation.pipeline.rundir import MANIFEST, PROGRESS, RunDir
+from schemas import CuratedRecord, InvalidItem
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    record: CuratedRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    record: CuratedRecord
+    reason: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class KeptRaw:
+    """A kept record already serialised as one JSON line (no trailing newline), exactly as
+    `CuratedRecord` serialises; written as is, so workers can skip a model round trip."""
+
+    data: bytes
+    source: str
+
+
+Outcome = Kept | KeptRaw | Dropped | InvalidItem
+
+
+@dataclass
+class Stage:
+    """What to run: `produce(skip)` yields outcomes after the first `skip` ones."""
+
+    name: str
+    produce: Callable[[int], Iterable[Outcome | CuratedRecord]]
+    inputs: list[dict[str, Any]]
+    params: dict[str, Any] = field(default_factory=dict)
+    shard_size: int = 20_000
+    total: int | None = None
+
+    def fingerprint(self) -> str:
+        key = {"name": self.name, "inputs": self.inputs, "params": self.params, "shard_size": self.shard_size}
+        return hashlib.sha256(orjson.dumps(key, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+@dataclass
+class StageResult:
+    manifest: dict[str, Any]
+    skipped: bool
+    resumed_from: int = 0
+
+
+@functools.cache
+def code_version() -> str:
+    """Package version plus the git commit of the checkout, when there is one."""
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()
+        return f"{__version__}+g{sha}"
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_inputs(paths: Iterable[Path]) -> list[dict[str, Any]]:
+    """Fingerprint entries for input files: resolved path, size and sha256."""
+    return [
+        {"path": str(Path(p).resolve()), "size": Path(p).stat().st_size, "sha256": sha256_file(Path(p))}
+        for p in paths
+    ]
+
+
+def stage_input(run: RunDir, stage: str) -> dict[str, Any]:
+    """Fingerprint entry for an upstream stage: changes whenever its output would."""
+    manifest = run.require_manifest(stage)
+    return {"stage": stage, "fingerprint": manifest["fingerprint"], "kept": manifest["counts"]["kept"]}
+
+
+def iter_upstream(run: RunDir, upstreams: list[str]) -> Iterator[CuratedRecord]:
+    """Records of several completed stages, concatenated in the given order."""
+    for upstream in upstreams:
+        yield from run.iter_records(upstream)
+
+
+def map_stage(
+    name: str,
+    run: RunDir,
+    upstream: str | list[str],
+    fn: Callable[[CuratedRecord], Outcome | CuratedRecord],
+    *,
+    params: dict[str, Any] | None = None,
+    shard_size: int = 20_000,
+) -> Stage:
+    """A per-record stage over upstream stage(s); resuming skips input instead of recomputing."""
+    upstreams = [upstream] if isinstance(upstream, str) else list(upstream)
+
+    def produce(skip: int) -> Iterator[Outcome | CuratedRecord]:
+        for record in islice(iter_upstream(run, upstreams), skip, None):
+            yield fn(record)
+
+    return Stage(
+        name=name,
+        produce=produce,
+        inputs=[stage_input(run, u) for u in upstreams],
+        params=params or {},
+        shard_size=shard_size,
+        total=sum(run.count(u) for u in upstreams),
+    )
+
+
+def skip_outcomes(outcomes: Iterable[Outcome | CuratedRecord], skip: int) -> Iterator[Outcome | CuratedRecord]:
+    """Resume helper for stages that cannot seek their input: recompute and discard."""
+    return islice(outcomes, skip, None)
+
+
+class _Counts:
+    """Kept/dropped/invalid counters, overall and per source; in = kept + dropped + invalid."""
+
+    def __init__(self) -> None:
+        self.total: Counter[str] = Counter()
+        self.dropped: Counter[str] = Counter()
+        self.invalid: Counter[str] = Counter()
+        self.by_source: dict[str, dict[str, Counter[str]]] = defaultdict(
+            lambda: {"total": Counter(), "dropped": Counter(), "invalid": Counter()}
+        )
+
+    def add(self, source: str, kind: str, reason: str | None = None) -> None:
+        self.total["in"] += 1
+        self.total[kind] += 1
+        per = self.by_source[source]
+        per["total"]["in"] += 1
+        per["total"][kind] += 1
+        if reason is not None:
+            getattr(self, kind)[reason] += 1
+            per[kind][reason] += 1
+
+    def merge(self, data: dict[str, Any]) -> None:
+        self.total.update(_counts_total(data))
+        self.dropped.update(data["dropped"])
+        self.invalid.update(data["invalid"])
+        for source, per in data["by_source"].items():
+            mine = self.by_source[source]
+            mine["total"].update(_counts_total(per))
+            mine["dropped"].update(per["dropped"])
+            mine["invalid"].update(per["invalid"])
+
+    def to_dict(self) -> dict[str, Any]:
+        def block(total: Counter[str], dropped: Counter[str], invalid: Counter[str]) -> dict[str, Any]:
+            return {
+                "in": total["in"],
+                "kept": total["kept"],
+                "dropped_total": total["dropped"],
+                "invalid_total": total["invalid"],
+                "dropped": dict(sorted(dropped.items())),
+                "invalid": dict(sorted(invalid.items())),
+            }
+
+        out = block(self.total, self.dropped, self.invalid)
+        out["by_source"] = {
+            s: block(p["total"], p["dropped"], p["invalid"]) for s, p in sorted(self.by_source.items())
+        }
+        return out
+
+
+def _counts_total(data: dict[str, Any]) -> Counter[str]:
+    return Counter(
+        {"in": data["in"], "kept": data["kept"], "dropped": data["dropped_total"], "invalid": data["invalid_total"]}
+    )
+
+
+def _record_json(record: CuratedRecord) -> bytes:
+    """Serialise with pydantic-core straight to bytes (the hot path of every stage)."""
+    return record.__pydantic_serializer__.to_json(record)
+
+
+def _reject_row(outcome: Dropped | InvalidItem) -> dict[str, Any]:
+    if isinstance(outcome, Dropped):
+        return {
+            "kind": "dropped",
+            "reason": outcome.reason,
+            "detail": outcome.detail,
+            "location": outcome.record.provenance.location,
+            "source": outcome.record.source,
+            "id": outcome.record.id,
+            "record": outcome.record.model_dump(mode="json"),
+        }
+    return {"kind": "invalid", **outcome.model_dump(mode="json")}
+
+
+class _ShardWriter:
+    """Buffers one shard's outcomes and writes kept/rejects files then the checkpoint."""
+
+    def __init__(self, stage_dir: Path, fingerprint: str) -> None:
+        self.stage_dir = stage_dir
+        self.fingerprint = fingerprint
+
+    def write(self, index: int, kept: list[bytes], rejects: list[bytes], outcomes: int, counts: _Counts) -> dict:
+        files = []
+        for kind, rows in (("part", kept), ("rejects", rejects)):
+            if not rows:
+                continue
+            name = f"{kind}-{index:05d}.jsonl"
+            digest = hashlib.sha256()
+            with atomic_writer(self.stage_dir / name) as handle:
+                for row in rows:
+                    handle.write(row)
+                    digest.update(row)
+            files.append({"path": name, "kind": kind, "records": len(rows), "sha256": digest.hexdigest()})
+        checkpoint = {
+            "fingerprint": self.fingerprint,
+            "index": index,
+            "outcomes": outcomes,
+            "files": files,
+            "counts": counts.to_dict(),
+        }
+        write_json_atomic(self.stage_dir / PROGRESS / f"{index:05d}.json", checkpoint)
+        return checkpoint
+
+
+def _load_checkpoints(stage_dir: Path, fingerprint: str) -> list[dict[str, Any]]:
+    """Contiguous completed checkpoints from shard 0 that belong to this fingerprint."""
+    done = []
+    index = 0
+    while (path := stage_dir / PROGRESS / f"{index:05d}.json").exists():
+        checkpoint = read_json(path)
+        if checkpoint.get("fingerprint") != fingerprint:
+            break
+        done.append(checkpoint)
+        index += 1
+    return done
+
+
+def _remove_from(stage_dir: Path, first_index: int) -> None:
+    """Delete shard files and checkpoints at or after `first_index` (left by a killed run)."""
+    for path in list(stage_dir.glob("*-*.jsonl")) + list((stage_dir / PROGRESS).glob("*.json")):
+        stem = path.stem.rsplit("-", 1)[-1]
+        if stem.isdigit() and int(stem) >= first_index:
+            path.unlink()
+
+
+def run_stage(run: RunDir, stage: Stage, *, force: bool = False, progress: bool = True) -> StageResult:
+    """Run `stage` into `run`, skipping it when complete and resuming it when interrupted."""
+    stage_dir = run.stage_dir(stage.name)
+    fingerprint = stage.fingerprint()
+    existing = run.manifest(stage.name)
+    if existing is not None and existing.get("fingerprint") == fingerprint and not force:
+        run.register_stage(stage.name)
+        return StageResult(existing, skipped=True)
+    if existing is not None or force:
+        shutil.rmtree(stage_dir, ignore_errors=True)
+    stage_dir.mkdir(parents=True, exist_ok=True)
+    (stage_dir / PROGRESS).mkdir(exist_ok=True)
+    clean_temp_files(stage_dir)
+    run.register_stage(stage.name)
+
+    checkpoints = _load_checkpoints(stage_dir, fingerprint)
+    _remove_from(stage_dir, len(checkpoints))
+    resumed_from = sum(c["outcomes"] for c in checkpoints)
+    started = time.time()
+    writer = _ShardWriter(stage_dir, fingerprint)
+    index = len(checkpoints)
+    kept: list[bytes] = []
+    rejects: list[bytes] = []
+    counts = _Counts()
+    pending = 0
+
+    with _progress(stage.name, stage.total, resumed_from, enabled=progress) as advance:
+        for outcome in stage.produce(resumed_from):
+            if isinstance(outcome, CuratedRecord):
+                outcome = Kept(outcome)
+            if isinstance(outcome, KeptRaw):
+                kept.append(outcome.data + b"\n")
+                counts.add(outcome.source, "kept")
+            elif isinstance(outcome, Kept):
+                kept.append(_record_json(outcome.record) + b"\n")
+                counts.add(outcome.record.source, "kept")
+            elif isinstance(outcome, Dropped):
+                rejects.append(orjson.dumps(_reject_row(outcome)) + b"\n")
+                counts.add(outcome.record.source, "dropped", outcome.reason)
+            elif isinstance(outcome, InvalidItem):
+                rejects.append(orjson.dumps(_reject_row(outcome)) + b"\n")
+                counts.add(outcome.source or "unknown", "invalid", outcome.reason)
+            else:
+                raise TypeError(f"stage {stage.name!r} yielded {type(outcome).__name__}, not an outcome")
+            pending += 1
+            advance(1)
+            if pending >= stage.shard_size:
+                checkpoints.append(writer.write(index, kept, rejects, pending, counts))
+                index, kept, rejects, counts, pending = index + 1, [], [], _Counts(), 0
+        if pending or not checkpoints:
+            checkpoints.append(writer.write(index, kept, rejects, pending, counts))
+
+    total = _Counts()
+    for checkpoint in checkpoints:
+        total.merge(checkpoint["counts"])
+    manifest = {
+        "stage": stage.name,
+        "fingerprint": fingerprint,
+        "inputs": stage.inputs,
+        "params": stage.params,
+        "shard_size": stage.shard_size,
+        "code_version": code_version(),
+        "counts": total.to_dict(),
+        "shards": [f for c in checkpoints for f in c["files"]],
+        "timings": {
+            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "seconds_this_attempt": round(time.time() - started, 3),
+            "resumed_from_outcome": resumed_from,
+        },
+    }
+    counts_ok = manifest["counts"]
+    assert counts_ok["in"] == counts_ok["kept"] + counts_ok["dropped_total"] + counts_ok["invalid_total"]
+    write_json_atomic(stage_dir / MANIFEST, manifest)
+    return StageResult(manifest, skipped=False, resumed_from=resumed_from)
+
+
+class _progress:
+    """A rich progress bar that costs nothing when disabled."""
+
+    def __init__(self, name: str, total: int | None, completed: int, *, enabled: bool) -> None:
+        self.name, self.total, self.completed, self.enabled = name, total, completed, enabled
+        self._bar: Any = None
+        self._pending = 0
+
+    def __enter__(self) -> Callable[[int], None]:
+        if not self.enabled:
+            return lambda n: None
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self._bar = Progress(
+            TextColumn(f"[bold]{self.name}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+            TimeElapsedColumn(), transient=False,
+        )
+        self._bar.start()
+        self._task = self._bar.add_task(self.name, total=self.total, completed=self.completed)
+
+        def advance(n: int) -> None:
+            self._pending += n
+            if self._pending >= 2000:
+                self._bar.advance(self._task, self._pending)
+                self._pending = 0
+
+        return advance
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.advance(self._task, self._pending)
+            self._bar.stop()

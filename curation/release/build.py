@@ -1,0 +1,179 @@
+"""Assemble a run's final stage into a Hub-layout release: Parquet per config + dataset card.
+
+Streaming: one ParquetWriter per config, row groups flushed every `batch_rows`, so memory is
+bounded by (configs × batch) rather than by dataset size. Per-config statistics for the card
+are kept as compact integer arrays.
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import tempfile
+from array import array
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curation.release.card import render_card
+from curation.pipeline.rundir import RunDir
+from schemas.features import release_features
+
+DEFAULT_SHARD_ROWS = 500_000
+
+
+class ReleaseBuildError(RuntimeError):
+    pass
+
+
+@dataclass
+class ConfigStats:
+    """What the card says about one config; filled while streaming."""
+
+    name: str
+    rows: int = 0
+    human_verified: int = 0
+    answer_from: Counter[str] = field(default_factory=Counter)
+    licenses: Counter[str] = field(default_factory=Counter)
+    domains: Counter[str] = field(default_factory=Counter)
+    task_major: Counter[str] = field(default_factory=Counter)
+    review_status: Counter[str] = field(default_factory=Counter)
+    instruction_len: array = field(default_factory=lambda: array("I"))
+    output_len: array = field(default_factory=lambda: array("I"))
+    files: list[str] = field(default_factory=list)
+
+    def add(self, row: dict[str, Any], license_: str | None, review_status: str | None = None) -> None:
+        self.rows += 1
+        if review_status:
+            self.review_status[review_status] += 1
+        self.human_verified += bool(row["human_verified"])
+        self.answer_from[row["answer_from"]] += 1
+        self.licenses[license_ or "unknown"] += 1
+        self.domains.update(row["domain"])
+        self.task_major.update(row["task_type"]["major"])
+        self.instruction_len.append(len(row["instruction"]))
+        self.output_len.append(len(row["output"]))
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "config": self.name,
+            "rows": self.rows,
+            "human_verified": self.human_verified,
+            "answer_from": dict(self.answer_from),
+            "median_instruction_chars": statistics.median(self.instruction_len) if self.rows else 0,
+            "median_output_chars": statistics.median(self.output_len) if self.rows else 0,
+            "licenses": dict(self.licenses.most_common()),
+            "domains": dict(self.domains.most_common(5)),
+            "task_major": dict(self.task_major.most_common(5)),
+            "review_status": dict(sorted(self.review_status.items())),
+            "files": self.files,
+        }
+
+
+@dataclass
+class ReleaseSummary:
+    out_dir: Path
+    stage: str
+    configs: list[dict[str, Any]]
+
+    @property
+    def total_rows(self) -> int:
+        return sum(c["rows"] for c in self.configs)
+
+
+class _ConfigWriter:
+    """Writes one config's rows into numbered Parquet shards, renamed `-of-N` at the end."""
+
+    def __init__(self, directory: Path, schema: Any, shard_rows: int, batch_rows: int) -> None:
+        self.directory, self.schema = directory, schema
+        self.shard_rows, self.batch_rows = shard_rows, batch_rows
+        self.buffer: list[dict[str, Any]] = []
+        self.shards: list[Path] = []
+        self.writer: Any = None
+        self.rows_in_shard = 0
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.buffer.append(row)
+        if len(self.buffer) >= self.batch_rows:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        while self.buffer:
+            if self.writer is None:
+                path = self.directory / f"train-{len(self.shards):05d}.parquet.partial"
+                self.directory.mkdir(parents=True, exist_ok=True)
+                self.writer = pq.ParquetWriter(path, self.schema, compression="zstd")
+                self.shards.append(path)
+                self.rows_in_shard = 0
+            room = self.shard_rows - self.rows_in_shard
+            chunk, self.buffer = self.buffer[:room], self.buffer[room:]
+            self.writer.write_table(pa.Table.from_pylist(chunk, schema=self.schema))
+            self.rows_in_shard += len(chunk)
+            if self.rows_in_shard >= self.shard_rows:
+                self.writer.close()
+                self.writer = None
+
+    def close(self) -> list[str]:
+        self._flush()
+        if self.writer is not None:
+            self.writer.close()
+        names = []
+        for index, path in enumerate(self.shards):
+            final = self.directory / f"train-{index:05d}-of-{len(self.shards):05d}.parquet"
+            path.rename(final)
+            names.append(final.name)
+        return names
+
+
+def build_release(
+    run_dir: Path,
+    out_dir: Path,
+    *,
+    stage: str | None = None,
+    pretty_name: str = "COIG-CQIA (cqia build)",
+    dataset_license: str = "other",
+    shard_rows: int = DEFAULT_SHARD_ROWS,
+    batch_rows: int = 10_000,
+    overwrite: bool = False,
+) -> ReleaseSummary:
+    """Build `out_dir/<config>/train-*.parquet` and `out_dir/README.md` from a run's stage."""
+    run = RunDir(run_dir)
+    stage = stage or run.latest_stage()
+    run.require_manifest(stage)
+    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
+        raise ReleaseBuildError(f"{out_dir} exists and is not empty (use --overwrite to replace it)")
+    schema = release_features().arrow_schema
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        writers: dict[str, _ConfigWriter] = {}
+        stats: dict[str, ConfigStats] = {}
+        for record in run.iter_records(stage):
+            config = record.source
+            if config not in writers:
+                writers[config] = _ConfigWriter(staging / config, schema, shard_rows, batch_rows)
+                stats[config] = ConfigStats(config)
+            row = record.release_row()
+            writers[config].add(row)
+            stats[config].add(row, record.provenance.license, record.provenance.extra.get("review_status"))
+        if not writers:
+            raise ReleaseBuildError(f"{run_dir}: stage {stage!r} has no records to release")
+        for config, writer in writers.items():
+            stats[config].files = writer.close()
+        summaries = [stats[c].summary() for c in sorted(stats)]
+        manifests = [run.require_manifest(s) for s in run.completed_stages()]
+        card = render_card(
+            summaries, manifests, pretty_name=pretty_name, dataset_license=dataset_license, stage=stage
+        )
+        (staging / "README.md").write_text(card, encoding="utf-8")
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        staging.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return ReleaseSummary(out_dir=out_dir, stage=stage, configs=summaries)

@@ -1,0 +1,234 @@
+"""The curation chain over a run directory: clean (+ PII + metrics) -> [quality] -> filter -> plug-ins.
+
+- `clean`: per-record pure function over JSON rows (no pydantic validation in the hot loop):
+  cleans the text fields, detects/redacts PII and writes every metric into `stats`. Runs in a
+  process pool over batches of raw lines (both cores), order preserved, resumable.
+- `quality` (only when `quality.enabled`): LLM 1-10 score into `stats.llm_quality`.
+- `filter`: compares `stats` with the recipe thresholds, nothing else, so retuning thresholds
+  re-runs only this cheap stage (its fingerprint holds only the filter settings).
+- after `filter`: stages for the recipe's `dedup:` / `decontaminate:` sections, built by
+  `curation.stages.dedup.build_stage` / `curation.stages.decontam.build_stage` (see PLUGIN_STAGES).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from collections.abc import Callable, Iterator
+from importlib import import_module
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from curation.pipeline.recipe import Recipe
+from curation.pipeline.rows import batches, iter_lines, row_to_record
+from curation.pipeline.rundir import RunDir
+from curation.pipeline.runner import (
+    Dropped,
+    KeptRaw,
+    Outcome,
+    Stage,
+    StageResult,
+    _record_json,
+    run_stage,
+    stage_input,
+)
+from curation.stages.filters import decide
+
+# Sections a later stage owns: name -> "module:function" building a Stage named like the section
+# from (run, upstream_stage_name, recipe). Resolved lazily, only when the recipe has the section.
+PLUGIN_STAGES: dict[str, str] = {
+    "dedup": "curation.stages.dedup:build_stage",
+    "decontaminate": "curation.stages.decontam:build_stage",
+}
+_CLEAN_SECTIONS = ("clean", "pii", "metrics")
+
+
+# ---- the clean stage (runs in worker processes) -----------------------------------------------
+class _Tools:
+    """Per-source cleaner + metrics, built once per process."""
+
+    def __init__(self, recipe: Recipe, source: str) -> None:
+        from curation.stages.clean import Cleaner
+        from curation.stages.metrics import Metrics
+
+        view = recipe.for_source(source)
+        self.cleaner = Cleaner(view.clean)
+        self.metrics = Metrics(view.metrics)
+        self.pii = view.pii
+
+
+_WORKER_RECIPE: Recipe | None = None
+_WORKER_TOOLS: dict[str, _Tools] = {}
+
+
+def _init_worker(recipe_json: bytes) -> None:
+    global _WORKER_RECIPE
+    _WORKER_RECIPE = Recipe.model_validate_json(recipe_json)
+    _WORKER_TOOLS.clear()
+
+
+def clean_row(row: dict[str, Any], tools: _Tools) -> tuple[str, str] | None:
+    """Clean `row` in place and write its stats; (reason, detail) if nothing usable is left."""
+    from curation.stages.pii import detect_and_redact
+
+    rec = row["record"]
+    instruction, input_, output, report = tools.cleaner.clean(rec["instruction"], rec["input"], rec["output"])
+    pii_counts: dict[str, int] = {}
+    if tools.pii.detect:
+        fields = []
+        for text in (instruction, input_, output):
+            new, counts = detect_and_redact(text, tools.pii.types, tools.pii.placeholder, do_redact=tools.pii.redact)
+            fields.append(new)
+            for kind, n in counts.items():
+                pii_counts[kind] = pii_counts.get(kind, 0) + n
+        instruction, input_, output = fields
+    rec["instruction"], rec["input"], rec["output"] = instruction, input_, output
+    stats = tools.metrics.compute(instruction, input_, output, row.get("provenance", {}).get("extra", {}))
+    stats["pii"] = pii_counts
+    stats["truncated"] = report.pop("truncated", None)
+    stats["clean"] = report
+    row["stats"] = {**row.get("stats", {}), **stats}
+    if not instruction.strip() or not output.strip():
+        empty = "instruction" if not instruction.strip() else "output"
+        return "empty_after_clean", f"{empty} is empty after cleaning"
+    return None
+
+
+def _clean_batch(lines: list[bytes]) -> list[tuple[bytes, str | None, str, str]]:
+    """Worker entry: raw JSON lines in, (JSON, drop reason or None, detail, source) out. Kept rows
+    come back already serialised as the record (what the runner writes), so the main process only
+    writes bytes; dropped rows come back as the row JSON (rare, rebuilt into a model there)."""
+    assert _WORKER_RECIPE is not None
+    out = []
+    for line in lines:
+        row = orjson.loads(line)
+        source = row["source"]
+        tools = _WORKER_TOOLS.get(source)
+        if tools is None:
+            tools = _WORKER_TOOLS[source] = _Tools(_WORKER_RECIPE, source)
+        verdict = clean_row(row, tools)
+        if verdict is None:
+            out.append((_record_json(row_to_record(row)), None, "", source))
+        else:
+            out.append((orjson.dumps(row), *verdict, source))
+    return out
+
+
+def _workers(recipe: Recipe) -> int:
+    return recipe.workers or os.cpu_count() or 1
+
+
+def _mapbatches(
+    fn: Callable[[list[bytes]], list[Any]], batches: Iterator[list[bytes]], recipe: Recipe, total: int
+) -> Iterator[Any]:
+    """fn over batches, in order: in-process when small or workers == 1, else a process pool."""
+    recipe_json = recipe.model_dump_json().encode()
+    workers = _workers(recipe)
+    if workers <= 1 or total <= recipe.batch_size:
+        _init_worker(recipe_json)
+        for batch in batches:
+            yield from fn(batch)
+        return
+    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    with mp.get_context(method).Pool(workers, initializer=_init_worker, initargs=(recipe_json,)) as pool:
+        for result in pool.imap(fn, batches, chunksize=1):
+            yield from result
+
+
+def _outcome(data: bytes, reason: str | None, detail: str, source: str) -> Outcome:
+    if reason is None:
+        return KeptRaw(data, source)
+    return Dropped(row_to_record(orjson.loads(data)), reason, detail)
+
+
+def _section_params(recipe: Recipe, sections: tuple[str, ...]) -> dict[str, Any]:
+    """The parts of the recipe a stage's output depends on (its fingerprint)."""
+    data = recipe.fingerprint_params()
+    params = {s: data[s] for s in sections}
+    per_source = {
+        name: {s: v for s, v in override.items() if s in sections and v is not None}
+        for name, override in data["sources"].items()
+    }
+    params["sources"] = {name: values for name, values in per_source.items() if values}
+    return params
+
+
+def clean_stage(run: RunDir, upstream: str, recipe: Recipe, name: str = "clean") -> Stage:
+    total = run.count(upstream)
+
+    def produce(skip: int) -> Iterator[Outcome]:
+        lines = islice(iter_lines(run, upstream), skip, None)
+        for item in _mapbatches(_clean_batch, batches(lines, recipe.batch_size), recipe, total):
+            yield _outcome(*item)
+
+    return Stage(name=name, produce=produce, inputs=[stage_input(run, upstream)],
+                 params=_section_params(recipe, _CLEAN_SECTIONS), total=total)
+
+
+# ---- the filter stage (cheap: in-process) ------------------------------------------------------
+def filter_row(row: dict[str, Any], recipe: Recipe) -> tuple[str, str] | None:
+    return decide(row.get("stats", {}), recipe.for_source(row["source"]).filter)
+
+
+def filter_stage(run: RunDir, upstream: str, recipe: Recipe, name: str = "filter") -> Stage:
+    def produce(skip: int) -> Iterator[Outcome]:
+        for line in islice(iter_lines(run, upstream), skip, None):
+            row = orjson.loads(line)
+            verdict = filter_row(row, recipe)
+            if verdict is None:
+                # The upstream line is this record as the runner serialised it: write it as is.
+                yield KeptRaw(line[:-1] if line.endswith(b"\n") else line, row["source"])
+            else:
+                yield Dropped(row_to_record(row), *verdict)
+
+    return Stage(name=name, produce=produce, inputs=[stage_input(run, upstream)],
+                 params=_section_params(recipe, ("filter",)), total=run.count(upstream))
+
+
+# ---- the chain ---------------------------------------------------------------------------------
+StageBuilder = Callable[[RunDir, str, Recipe], Stage]
+
+
+def plugin_builder(section: str) -> StageBuilder:
+    target = PLUGIN_STAGES[section]
+    module_name, func = target.split(":")
+    try:
+        return getattr(import_module(module_name), func)
+    except (ImportError, AttributeError) as exc:
+        raise RuntimeError(
+            f"recipe section {section!r} needs {target}, which is not available: {exc}"
+        ) from exc
+
+
+def chain(recipe: Recipe) -> list[tuple[str, StageBuilder]]:
+    """(stage name, builder) in run order for this recipe."""
+    stages: list[tuple[str, StageBuilder]] = [("clean", clean_stage)]
+    if recipe.quality.enabled or any((o.quality or {}).get("enabled") for o in recipe.sources.values()):
+        from curation.stages.quality import quality_stage
+
+        stages.append(("quality", quality_stage))
+    stages.append(("filter", filter_stage))
+    for section in PLUGIN_STAGES:
+        if getattr(recipe, section) is not None or any(getattr(o, section) for o in recipe.sources.values()):
+            stages.append((section, plugin_builder(section)))
+    return stages
+
+
+def curate_run(
+    run_dir: Path, recipe: Recipe, *, upstream: str = "validate", force: bool = False, progress: bool = True,
+    until: str | None = None,
+) -> list[StageResult]:
+    """Run the recipe's chain on `upstream`'s output; each stage skips itself when complete."""
+    run = RunDir(run_dir)
+    run.require_manifest(upstream)
+    results = []
+    previous = upstream
+    for name, builder in chain(recipe):
+        results.append(run_stage(run, builder(run, previous, recipe), force=force, progress=progress))
+        previous = name
+        if name == until:
+            break
+    return results

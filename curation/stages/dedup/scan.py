@@ -1,0 +1,106 @@
+"""First dedup pass: per-shard keys and MinHash band keys, computed in worker processes.
+
+Why workers read the shard files themselves: shipping 1M texts through pipes costs as much as
+hashing them; only compact arrays (ids, lengths, votes, 64-bit keys, signatures) come back.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import xxhash
+
+from curation.stages.dedup.config import DedupConfig
+from curation.stages.dedup.lsh import band_keys
+from curation.stages.dedup.minhash import MinHasher
+from curation.text.normalize import normalize_text, record_text
+
+
+@dataclass
+class ShardScan:
+    """Everything the clustering pass needs about one shard's records, in row order."""
+
+    ids: list[str]
+    sources: list[str]
+    lengths: np.ndarray  # int32, raw characters over the configured fields
+    votes: np.ndarray  # float64, NaN when the record has no vote signal
+    exact_keys: np.ndarray  # uint64 hash of the normalized text (0 = empty after normalization)
+    band_keys: np.ndarray | None  # (rows, bands) uint64
+    signatures: np.ndarray | None  # (rows, num_perm) uint32, only when verify is on
+
+    @property
+    def empty(self) -> np.ndarray:
+        return self.exact_keys == 0
+
+
+def record_votes(row: dict[str, Any], keys: Sequence[str]) -> float:
+    extra = (row.get("provenance") or {}).get("extra") or {}
+    for key in keys:
+        value = extra.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            return float(value)
+    return math.nan
+
+
+def _tokenizer(config: DedupConfig):  # type: ignore[no-untyped-def]
+    if config.shingle == "char":
+        return None
+    from curation.text.segment import get_segmenter
+
+    return get_segmenter(config.segmenter).cut
+
+
+def scan_rows(rows: Sequence[dict[str, Any]], config: DedupConfig) -> ShardScan:
+    """Keys and signatures for CuratedRecord rows (parsed JSON)."""
+    texts = [record_text(r["record"], config.fields) for r in rows]
+    norm = [normalize_text(t) for t in texts]
+    exact = np.fromiter(
+        (xxhash.xxh3_64_intdigest(t.encode()) | 1 if t else 0 for t in norm), dtype=np.uint64, count=len(norm)
+    )
+    scan = ShardScan(
+        ids=[r["id"] for r in rows],
+        sources=[r["source"] for r in rows],
+        lengths=np.fromiter(map(len, texts), dtype=np.int32, count=len(texts)),
+        votes=np.fromiter((record_votes(r, config.votes_keys) for r in rows), dtype=np.float64, count=len(rows)),
+        exact_keys=exact,
+        band_keys=None,
+        signatures=None,
+    )
+    if config.near:
+        hasher = MinHasher(config.num_perm, config.ngram, config.seed, tokenizer=_tokenizer(config))
+        sig = hasher.signatures(norm)
+        bands, rows_per_band = config.band_rows()
+        scan.band_keys = band_keys(sig, bands, rows_per_band)
+        scan.signatures = sig if config.verify else None
+    return scan
+
+
+def scan_file(path: str, config: DedupConfig) -> ShardScan:
+    with open(path, "rb") as handle:
+        rows = [orjson.loads(line) for line in handle]
+    return scan_rows(rows, config)
+
+
+def effective_workers(requested: int) -> int:
+    return requested if requested > 0 else (os.cpu_count() or 1)
+
+
+def scan_files(paths: Sequence[Path], config: DedupConfig) -> Iterator[ShardScan]:
+    """ShardScan per path, in order; parallel over files when more than one worker is useful."""
+    workers = min(effective_workers(config.workers), len(paths))
+    if workers <= 1:
+        for path in paths:
+            yield scan_file(str(path), config)
+        return
+    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        yield from pool.map(scan_file, [str(p) for p in paths], [config] * len(paths))

@@ -1,0 +1,130 @@
+"""`dedup` stage: a global pass (keys, signatures, clusters) then Kept/Dropped in upstream order.
+
+The first pass runs when `produce` is first called (so a complete stage is skipped without it);
+it writes the review report `clusters.jsonl` (one line per duplicate cluster: the kept record
+and every removed member with its reason and similarity) and `dedup_summary.json` into the stage
+directory. Dropped records go to the runner's rejects shards with reason `exact_duplicate` or
+`near_duplicate` and the kept record's id in the detail. Deterministic: same input, same output.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from curation.pipeline.atomic import atomic_writer, write_json_atomic
+from curation.pipeline.recipe import Recipe
+from curation.pipeline.rundir import RunDir
+from curation.pipeline.runner import Dropped, Kept, Stage, stage_input
+from curation.stages.dedup.cluster import EXACT, KEEP, NEAR, REASONS, DedupIndex, DedupResult
+from curation.stages.dedup.config import DedupConfig
+from curation.stages.dedup.scan import scan_files
+from schemas import CuratedRecord
+
+REPORT = "clusters.jsonl"
+SUMMARY = "dedup_summary.json"
+
+
+def analyze(run: RunDir, upstream: str, config: DedupConfig) -> DedupResult:
+    """Scan the upstream shards (in parallel) and cluster them."""
+    started = time.perf_counter()
+    index = DedupIndex(run.count(upstream), config)
+    for scan in scan_files(run.shard_paths(upstream), config):
+        index.add(scan)
+    scanned = time.perf_counter()
+    result = index.finish()
+    bands, rows = config.band_rows() if config.near else (0, 0)
+    result.info.update(
+        bands=bands, rows=rows,
+        scan_seconds=round(scanned - started, 3), cluster_seconds=round(time.perf_counter() - scanned, 3),
+    )
+    return result
+
+
+def _member(result: DedupResult, i: int) -> dict[str, Any]:
+    votes = float(result.votes[i])
+    entry: dict[str, Any] = {"id": result.ids[i], "source": result.sources[i], "row": i,
+                             "length": int(result.lengths[i]), "votes": None if math.isnan(votes) else votes}
+    if result.reason[i] != KEEP:
+        entry["reason"] = REASONS[int(result.reason[i])]
+        sim = float(result.similarity[i])
+        entry["similarity"] = None if math.isnan(sim) else round(sim, 4)
+    return entry
+
+
+def write_report(stage_dir: Path, result: DedupResult) -> None:
+    """clusters.jsonl: clusters in order of their kept record; members in upstream order."""
+    import numpy as np
+
+    members = np.flatnonzero(result.reason != KEEP)
+    order = members[np.argsort(result.kept[members], kind="stable")]
+    with atomic_writer(stage_dir / REPORT) as handle:
+        start = 0
+        while start < len(order):
+            kept = int(result.kept[order[start]])
+            end = start
+            while end < len(order) and result.kept[order[end]] == kept:
+                end += 1
+            line = {"cluster": result.ids[kept], "size": end - start + 1, "kept": _member(result, kept),
+                    "removed": [_member(result, int(i)) for i in order[start:end]]}
+            handle.write(orjson.dumps(line) + b"\n")
+            start = end
+    write_json_atomic(stage_dir / SUMMARY, result.info)
+
+
+def decide(record: CuratedRecord, i: int, result: DedupResult) -> Kept | Dropped:
+    """Annotate cluster members' stats, then keep or drop with the kept record's id as evidence."""
+    size = int(result.cluster_size[i])
+    if size > 1:
+        kept = int(result.kept[i])
+        record.stats["dedup_cluster"] = result.ids[kept]
+        record.stats["dedup_cluster_size"] = size
+        sim = float(result.similarity[i])
+        if not math.isnan(sim):
+            record.stats["dedup_similarity"] = round(sim, 4)
+    reason = int(result.reason[i])
+    if reason == KEEP:
+        return Kept(record)
+    sim = record.stats.get("dedup_similarity")
+    detail = f"kept={result.ids[int(result.kept[i])]}"
+    if reason == NEAR and sim is not None:
+        detail += f" similarity={sim}"
+    assert reason in (EXACT, NEAR)
+    return Dropped(record, REASONS[reason], detail)
+
+
+def dedup_stage(run: RunDir, upstream: str, config: DedupConfig | None = None, name: str = "dedup") -> Stage:
+    """Exact + near-duplicate removal over one completed upstream stage."""
+    config = config or DedupConfig()
+    cache: dict[str, DedupResult] = {}
+
+    def produce(skip: int) -> Iterator[Kept | Dropped]:
+        from curation.pipeline.rows import row_to_record
+
+        if "result" not in cache:
+            cache["result"] = analyze(run, upstream, config)
+            write_report(run.stage_dir(name), cache["result"])
+        result = cache["result"]
+        rows = islice(run.iter_rows(upstream), skip, None)
+        for i, (_, row) in enumerate(rows, start=skip):
+            if row["id"] != result.ids[i]:
+                raise RuntimeError(f"upstream {upstream!r} changed during dedup at row {i}")
+            # Rows of a completed stage were validated when written: construct, don't re-validate.
+            yield decide(row_to_record(row), i, result)
+
+    params = config.model_dump(mode="json", exclude={"workers"})
+    if config.near:
+        params["bands"], params["rows"] = config.band_rows()
+    return Stage(name=name, produce=produce, inputs=[stage_input(run, upstream)], params=params,
+                 total=run.count(upstream))
+
+
+def build_stage(run: RunDir, upstream: str, recipe: Recipe) -> Stage:
+    """The recipe's `dedup:` section as a stage (its section model validates the section)."""
+    return dedup_stage(run, upstream, recipe.section("dedup", DedupConfig))

@@ -1,0 +1,76 @@
+"""Filter decisions: compare `stats` (already computed) with a recipe's thresholds.
+
+Each check returns a named reason; the first failing check decides (in the order below, cheapest
+and most certain first), and all failing checks are listed in the detail so a reviewer can see
+everything wrong with a rejected record. No metric is computed here, so retuning thresholds never
+requires recomputing stats.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from curation.pipeline.recipe import FilterConfig
+
+
+def _gt(value: Any, limit: float | None) -> bool:
+    return limit is not None and value is not None and value > limit
+
+
+def _lt(value: Any, limit: float | None) -> bool:
+    return limit is not None and value is not None and value < limit
+
+
+def failed_checks(stats: dict[str, Any], f: FilterConfig) -> list[tuple[str, str]]:
+    """All (reason, detail) pairs this record fails, in priority order; [] = keep."""
+    out: list[tuple[str, str]] = []
+    s = stats.get
+
+    def check(cond: bool, reason: str, detail: str) -> None:
+        if cond:
+            out.append((reason, detail))
+
+    def at_least(stat: str, limit: float | None, reason: str) -> None:
+        check(_lt(s(stat), limit), reason, f"{stat}={s(stat)} < {limit}")
+
+    def at_most(stat: str, limit: float | None, reason: str) -> None:
+        check(_gt(s(stat), limit), reason, f"{stat}={s(stat)} > {limit}")
+
+    at_least("len_instruction", f.min_instruction_chars, "instruction_too_short")
+    at_least("len_output", f.min_output_chars, "output_too_short")
+    at_most("len_output", f.max_output_chars, "output_too_long")
+    at_least("words", f.min_words, "too_few_words")
+    pii = s("pii") or {}
+    bad_pii = [t for t in f.drop_pii if pii.get(t)]
+    check(bool(bad_pii), "pii", f"contains {', '.join(bad_pii)}")
+    check(f.drop_truncated and bool(s("truncated")), "truncated", f"truncated={s('truncated')}")
+    at_least("cjk_ratio", f.min_cjk_ratio, "low_cjk_ratio")
+    lang, score, cjk = s("lang"), s("lang_score") or 0.0, s("cjk_ratio") or 0.0
+    # Language labels are unreliable on short Chinese: only a confident wrong label on text that
+    # is not mostly Chinese characters drops a record.
+    check(f.allowed_langs is not None and lang is not None and lang not in f.allowed_langs
+          and score >= f.lang_min_score and cjk < f.lang_cjk_rescue,
+          "wrong_language", f"lang={lang} score={score} cjk_ratio={cjk} not in {f.allowed_langs}")
+    at_most("char_rep_ratio", f.max_char_rep_ratio, "char_repetition")
+    at_most("word_rep_ratio", f.max_word_rep_ratio, "word_repetition")
+    at_most("dup_line_frac", f.max_dup_line_frac, "duplicate_lines")
+    at_least("stopword_ratio", f.min_stopword_ratio, "low_stopword_ratio")
+    at_least("mean_word_len", f.min_mean_word_len, "short_words")
+    at_most("mean_word_len", f.max_mean_word_len, "long_words")
+    at_most("special_ratio", f.max_special_ratio, "special_characters")
+    at_least("votes_norm", f.min_votes_norm, "low_votes")
+    if f.min_llm_score is not None and s("llm_quality") is None:
+        out.append(("llm_score_missing", "min_llm_score is set but the record has no llm_quality score"))
+    at_least("llm_quality", f.min_llm_score, "low_llm_score")
+    return out
+
+
+def decide(stats: dict[str, Any], f: FilterConfig) -> tuple[str, str] | None:
+    """(reason, detail) for the first failing check, or None to keep."""
+    failed = failed_checks(stats, f)
+    if not failed:
+        return None
+    reason, detail = failed[0]
+    if len(failed) > 1:
+        detail += "; also: " + ", ".join(r for r, _ in failed[1:])
+    return reason, detail

@@ -1,0 +1,139 @@
+"""Per-record metrics written into `stats` before any decision (filters only read them).
+
+All ratios are CJK-safe: characters are classed with regexes from `curation.text.cjk` (ideographs
+are never "special"), words come from the one segmenter interface, never from `str.split`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Any
+
+from curation.pipeline.recipe import MetricsConfig
+from curation.text.cjk import (
+    KANA_HANGUL_RE,
+    NON_IDEOGRAPH_RE,
+    PUNCT_RE,
+    PUNCT_TOKEN_RE,
+    SPECIAL_RE,
+    WHITESPACE_RE,
+)
+from curation.text.langid import LangID, get_langid
+from curation.text.segment import Segmenter, get_segmenter
+from curation.text.stopwords import zh_stopwords
+
+
+def cjk_ratio(text: str) -> float:
+    """Ideographs / non-whitespace characters (0.0 for empty text)."""
+    dense = WHITESPACE_RE.sub("", text)
+    return len(NON_IDEOGRAPH_RE.sub("", dense)) / len(dense) if dense else 0.0
+
+
+def script_zh_share(text: str, threshold: float) -> float | None:
+    """Ideograph share of the non-space chars when it is >= threshold and there is no kana or
+    hangul (the script alone says Chinese), else None (ambiguous: ask the language-ID model)."""
+    dense = WHITESPACE_RE.sub("", text)
+    if not dense:
+        return None
+    share = len(NON_IDEOGRAPH_RE.sub("", dense)) / len(dense)
+    if share < threshold or KANA_HANGUL_RE.search(dense) is not None:
+        return None
+    return share
+
+
+def char_rep_ratio(text: str, n: int) -> float:
+    """data-juicer's character repetition ratio: share of char n-gram occurrences taken by the
+    sqrt(#distinct) most frequent n-grams that occur more than once."""
+    total = len(text) - n + 1
+    if total <= 0:
+        return 0.0
+    grams = [text[i:i + n] for i in range(total)]
+    if len(set(grams)) == total:  # the common case for real prose: nothing repeats
+        return 0.0
+    freqs = sorted(Counter(grams).values(), reverse=True)
+    repeated = len(freqs) - freqs.count(1)
+    top = min(math.isqrt(len(freqs)), repeated)
+    return sum(freqs[:top]) / total if top > 0 else 0.0
+
+
+def word_rep_ratio(words: list[str], n: int) -> float:
+    """Share of word n-gram occurrences whose n-gram occurs more than once."""
+    total = len(words) - n + 1
+    if total <= 0:
+        return 0.0
+    grams = list(zip(*(words[i:] for i in range(n)), strict=False)) if n > 1 else words  # shorter tails end it
+    if len(set(grams)) == total:
+        return 0.0
+    return sum(c for c in Counter(grams).values() if c > 1) / total
+
+
+def dup_line_frac(text: str) -> float:
+    """Fraction of non-empty lines that repeat an earlier line (FineWeb-2 zh uses ~0.29)."""
+    lines = [ln.strip() for ln in text.split("\n")]
+    lines = [ln for ln in lines if ln]
+    if len(lines) < 2:
+        return 0.0
+    return (len(lines) - len(set(lines))) / len(lines)
+
+
+def votes_norm(extra: dict[str, Any], keys: list[str], cap: float) -> tuple[float | None, float | None]:
+    """(raw votes, log-scaled votes in [0, 1]) from the first provenance.extra key present."""
+    for key in keys:
+        value = extra.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            v = max(float(value), 0.0)
+            return v, round(min(1.0, math.log1p(v) / math.log1p(cap)), 4)
+    return None, None
+
+
+class Metrics:
+    """Computes the stats dict for one record; build once per process (loads models)."""
+
+    def __init__(self, config: MetricsConfig) -> None:
+        self.config = config
+        self.segmenter: Segmenter | None = get_segmenter(config.segmenter) if config.segmenter else None
+        self.langid: LangID | None = get_langid(config.langid) if config.langid else None
+        self.stopwords = zh_stopwords()
+
+    def compute(self, instruction: str, input_: str, output: str, extra: dict[str, Any]) -> dict[str, Any]:
+        c = self.config
+        stats: dict[str, Any] = {
+            "len_instruction": len(instruction),
+            "len_input": len(input_),
+            "len_output": len(output),
+            "cjk_ratio": round(cjk_ratio(instruction + output), 4),
+        }
+        if self.langid is not None:
+            probe = (instruction + "\n" + output)[: c.langid_chars]
+            share = script_zh_share(probe, c.langid_script_zh) if c.langid_script_zh is not None else None
+            if share is not None:  # Chinese by script: the model adds nothing but errors (ja/ko/en)
+                lang, score, method = "zh", share, "script"
+            else:
+                (lang, score), method = self.langid.detect(probe), "model"
+            stats["lang"], stats["lang_score"], stats["lang_method"] = lang, round(score, 4), method
+        if self.segmenter is not None:
+            stats.update(self.word_stats(output))
+        stats["char_rep_ratio"] = round(char_rep_ratio(output, c.char_rep_n), 4)
+        stats["dup_line_frac"] = round(dup_line_frac(output), 4)
+        dense = WHITESPACE_RE.sub("", output)
+        stats["special_ratio"] = round(len(SPECIAL_RE.findall(dense)) / len(dense), 4) if dense else 0.0
+        stats["punct_ratio"] = round(len(PUNCT_RE.findall(dense)) / len(dense), 4) if dense else 0.0
+        votes, norm = votes_norm(extra, c.votes_keys, c.votes_cap)
+        if votes is not None:
+            stats["votes"], stats["votes_norm"] = votes, norm
+        return stats
+
+    def word_stats(self, text: str) -> dict[str, Any]:
+        """Metrics over segmenter words (punctuation tokens excluded)."""
+        assert self.segmenter is not None
+        words = [w for w in self.segmenter.cut(text) if w.isalnum() or not PUNCT_TOKEN_RE.match(w)]
+        n = len(words)
+        if not n:
+            return {"words": 0, "mean_word_len": 0.0, "stopword_ratio": 0.0, "word_rep_ratio": 0.0}
+        return {
+            "words": n,
+            "mean_word_len": round(sum(map(len, words)) / n, 3),
+            "stopword_ratio": round(sum(map(self.stopwords.__contains__, words)) / n, 4),
+            "word_rep_ratio": round(word_rep_ratio(words, self.config.word_rep_n), 4),
+        }

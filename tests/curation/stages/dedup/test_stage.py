@@ -1,0 +1,144 @@
+"""The dedup stage over a run dir: exact + near clusters, keep policy, report, rejects, resume."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import orjson
+import pytest
+
+from curation.pipeline.runner import run_stage
+from curation.stages.dedup import DedupConfig, dedup_stage
+from curation.stages.dedup.stage import REPORT, SUMMARY
+from schemas import CuratedRecord
+from tests.curation.stages.dedup.helpers import make_record, upstream_run
+
+
+def _real_records(samples_dir: Path, n: int = 120) -> list[CuratedRecord]:
+    rows = json.loads((samples_dir / "instruct_zh" / "llama-factory__alpaca_zh_demo.json").read_text("utf-8"))
+    out, seen = [], set()
+    for row in rows:
+        if row["instruction"] in seen or len(row["output"]) < 40:
+            continue
+        seen.add(row["instruction"])
+        out.append(make_record(row["instruction"], row["output"], input=row["input"], source="alpaca"))
+        if len(out) == n:
+            break
+    return out
+
+
+def _typos(text: str, k: int, seed: int) -> str:
+    rng = random.Random(seed)
+    chars = list(text)
+    for _ in range(k):
+        chars[rng.randrange(len(chars))] = rng.choice("的一是了我不人在他有这")
+    return "".join(chars)
+
+
+def _run(run_dir: Path, records: list[CuratedRecord], config: DedupConfig, shard_size: int = 20_000):
+    run = upstream_run(run_dir, records, shard_size=shard_size)
+    result = run_stage(run, dedup_stage(run, "filter", config), progress=False)
+    kept = {r.id: r for r in run.iter_records("dedup")}
+    rejects = {row["id"]: row for row in run.iter_rejects("dedup")}
+    return run, result.manifest, kept, rejects
+
+
+def test_exact_and_near_duplicates_across_sources(run_dir: Path, samples_dir: Path) -> None:
+    base = _real_records(samples_dir)
+    a, b = base[0], base[1]
+    exact_copy = make_record(a.record.instruction, a.record.output.replace("，", ","),
+                             source="zhihu", input=a.record.input, key="copy")  # other source, same text
+    near_copy = make_record(b.record.instruction, _typos(b.record.output, 2, 1), source="ruozhiba",
+                            input=b.record.input, key="near")
+    records = base + [exact_copy, near_copy]
+    run, manifest, kept, rejects = _run(run_dir, records, DedupConfig(workers=2), shard_size=25)
+
+    assert manifest["counts"]["dropped"] == {"exact_duplicate": 1, "near_duplicate": 1}
+    assert rejects[exact_copy.id]["detail"] == f"kept={a.id}"
+    assert rejects[near_copy.id]["reason"] == "near_duplicate"
+    assert rejects[near_copy.id]["detail"].startswith(f"kept={b.id} similarity=")
+    assert kept[a.id].stats["dedup_cluster"] == a.id and kept[a.id].stats["dedup_cluster_size"] == 2
+    assert rejects[near_copy.id]["record"]["stats"]["dedup_cluster"] == b.id
+    assert "dedup_cluster" not in kept[base[2].id].stats  # singletons carry no cluster
+    assert len(kept) == len(base)
+
+    report = [orjson.loads(line) for line in (run.stage_dir("dedup") / REPORT).read_bytes().splitlines()]
+    assert {r["cluster"] for r in report} == {a.id, b.id}
+    by_cluster = {r["cluster"]: r for r in report}
+    assert by_cluster[b.id]["removed"][0]["id"] == near_copy.id
+    assert 0.7 <= by_cluster[b.id]["removed"][0]["similarity"] < 1.0
+    summary = json.loads((run.stage_dir("dedup") / SUMMARY).read_text())
+    assert summary["bands"] == 25 and summary["rows"] == 10
+
+
+def test_keep_policy_prefers_votes_then_length(run_dir: Path) -> None:
+    q = "如何在家里做一份好吃的番茄炒蛋？"
+    answer = "先把鸡蛋打散炒至凝固盛出，再下番茄翻炒出汁，加入少许盐和糖，最后倒回鸡蛋翻匀即可出锅。"
+    few = make_record(q, answer, votes=3, key="few")
+    many = make_record(q, answer + "！", votes=120, key="many")  # exact dup after normalization
+    longer = make_record(q, answer + "也可以撒一点葱花提香。", key="longer")  # near dup, no votes
+    _, _, kept, rejects = _run(run_dir, [few, many, longer], DedupConfig(workers=1, threshold=0.6))
+    assert list(kept) == [many.id]
+    assert rejects[few.id]["reason"] == "exact_duplicate"
+    assert rejects[longer.id]["reason"] == "near_duplicate"
+    assert rejects[few.id]["detail"] == f"kept={many.id}"
+
+
+def test_different_texts_are_not_merged(run_dir: Path, samples_dir: Path) -> None:
+    base = _real_records(samples_dir, 80)
+    # Same question, different answers: a near duplicate only by instruction, not by whole text.
+    twin = make_record(base[0].record.instruction, "这个问题可以换个角度看：先弄清楚题目到底问的是什么，再分点作答，最后举一个生活中的例子。",
+                       input=base[0].record.input, key="twin")
+    _, manifest, kept, rejects = _run(run_dir, base + [twin], DedupConfig(workers=1))
+    assert manifest["counts"]["dropped_total"] == 0, list(rejects.values())
+    assert len(kept) == 81
+
+
+def test_per_source_scope_keeps_cross_source_copies(run_dir: Path, samples_dir: Path) -> None:
+    a = _real_records(samples_dir, 1)[0]
+    copy = make_record(a.record.instruction, a.record.output, input=a.record.input, source="zhihu", key="c")
+    _, manifest, _, _ = _run(run_dir, [a, copy], DedupConfig(across_sources=False))
+    assert manifest["counts"]["dropped_total"] == 0
+
+
+def test_deterministic_and_parallel_equals_serial(tmp_path: Path, samples_dir: Path) -> None:
+    base = _real_records(samples_dir, 100)
+    records = base + [make_record(r.record.instruction, _typos(r.record.output, 1, i), input=r.record.input,
+                                  key=f"v{i}") for i, r in enumerate(base[:30])]
+    outputs = []
+    for workers, shard in ((1, 20_000), (2, 17)):
+        run, _, _, _ = _run(tmp_path / f"w{workers}", records, DedupConfig(workers=workers), shard_size=shard)
+        outputs.append(((run.stage_dir("dedup") / REPORT).read_bytes(),
+                        [r.model_dump() for r in run.iter_records("dedup")]))
+    assert outputs[0] == outputs[1]
+    assert outputs[0][0].count(b"\n") >= 25  # most of the 30 one-typo variants are found
+
+
+def test_word_shingles_option(run_dir: Path) -> None:
+    q = "请介绍一下长城的历史。"
+    a = "长城始建于春秋战国时期，秦朝统一后连接成万里长城，明朝又大规模修筑，成为今天看到的样子。"
+    b = a.replace("大规模", "大范围")
+    records = [make_record(q, a, key="a"), make_record(q, b, key="b")]
+    _, manifest, _, rejects = _run(run_dir, records, DedupConfig(shingle="word", ngram=2, threshold=0.6))
+    assert manifest["counts"]["dropped"] == {"near_duplicate": 1}
+
+
+def test_config_rejects_inconsistent_bands() -> None:
+    with pytest.raises(ValueError):
+        DedupConfig(bands=30, rows=10)
+    with pytest.raises(ValueError):
+        DedupConfig(bands=4)
+
+
+def test_curate_chain_builder_uses_recipe_section(run_dir: Path) -> None:
+    from curation.pipeline.recipe import Recipe
+    from curation.stages.dedup import build_stage
+
+    q, a = "长城有多长？", "明长城全长约八千八百五十公里，加上其他朝代修筑的部分，总长度超过两万公里。"
+    run = upstream_run(run_dir, [make_record(q, a, key="1"), make_record(q, a + " ", key="2")])
+    recipe = Recipe.model_validate({"dedup": {"threshold": 0.8, "workers": 1}})
+    manifest = run_stage(run, build_stage(run, "filter", recipe), progress=False).manifest
+    assert manifest["params"]["threshold"] == 0.8 and manifest["params"]["bands"] > 0
+    assert manifest["counts"]["dropped"] == {"exact_duplicate": 1}

@@ -1,0 +1,45 @@
+"""The validate stage: broken rows become located rejects; unjustified verification flags are dropped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+
+from curation.pipeline.rundir import RunDir
+from curation.pipeline.runner import Stage, run_stage
+from curation.stages.validate import validate_stage
+from schemas import CuratedRecord, InstructionRecord, Provenance
+
+
+def _record(i: int, *, verified: bool = False, verified_by: str | None = None) -> CuratedRecord:
+    extra = {"verified_by": verified_by} if verified_by else {}
+    return CuratedRecord(
+        id=f"r{i}", source="demo",
+        record=InstructionRecord(instruction=f"问题{i}", output=f"回答{i}", task_type={"major": ["问答"], "minor": ["通用"]},
+                                 domain=["通用"], answer_from="human", human_verified=verified),
+        provenance=Provenance(location=f"in.jsonl:{i}", extra=extra),
+    )
+
+
+def test_validate_flags_broken_rows_and_unjustified_verification(tmp_path: Path) -> None:
+    run = RunDir(tmp_path / "run")
+    records = [_record(0), _record(1, verified=True), _record(2, verified=True, verified_by="annotation"),
+               _record(3, verified=True, verified_by="upstream")]
+    run_stage(run, Stage("ingest-demo", lambda skip: records[skip:], inputs=[]), progress=False)
+    # corrupt one row by hand, as a careless edit of a shard would
+    shard = run.shard_paths("ingest-demo")[0]
+    lines = shard.read_bytes().splitlines()
+    broken = orjson.loads(lines[0])
+    broken["record"]["output"] = "   "
+    lines[0] = orjson.dumps(broken)
+    shard.write_bytes(b"\n".join(lines) + b"\n")
+
+    result = run_stage(run, validate_stage(run, ["ingest-demo"]), progress=False)
+    counts = result.manifest["counts"]
+    assert counts["in"] == 4 and counts["kept"] == 2
+    assert counts["invalid"] == {"schema": 1} and counts["dropped"] == {"unjustified_human_verified": 1}
+    rejects = {r["reason"]: r for r in run.iter_rejects("validate")}
+    assert rejects["schema"]["location"] == f"{shard}:1" and "output must not be empty" in rejects["schema"]["detail"]
+    assert rejects["unjustified_human_verified"]["id"] == "r1"
+    assert [r.id for r in run.iter_records("validate")] == ["r2", "r3"]
