@@ -135,6 +135,13 @@ def test_success_envelope_with_unknown_payload_names_the_layout():
     assert "'成功'" in bad.detail and "data keys [cursor, foo, has_more]" in bad.detail
 
 
+def test_comment_page_items_are_not_notes():
+    body = ('{"code":0,"success":true,"msg":"成功","data":{"cursor":"c","has_more":false,"comments":['
+            '{"id":"c1","content":"好看","note_id":"n1","user_info":{"nickname":"甲"},"sub_comments":[]}]}}').encode()
+    [bad] = parse_bytes(body)
+    assert (bad.reason, bad.location) == ("not_a_note", "mem://x#data.comments[0]")
+
+
 def test_api_error_and_empty_feed():
     [bad] = parse_bytes('{"code":-100,"success":false,"msg":"登录已过期","data":{}}'.encode())
     assert bad.reason == "api_error" and "登录已过期" in bad.detail
