@@ -27,6 +27,7 @@ REGISTRY: dict[str, SourceEntry] = {
     "wikihow": SourceEntry("wikihow", "sources.wikihow", "wikiHow how-to articles → steps"),
     "wiki": SourceEntry("wiki", "sources.wiki", "Chinese Wikipedia XML dumps (.xml.bz2) → encyclopedic Q&A"),
     "baike": SourceEntry("baike", "sources.baike", "Baidu Baike article pages → encyclopedic Q&A (config wiki)"),
+    "zhidao": SourceEntry("zhidao", "sources.zhidao", "Baidu Zhidao question pages → Q&A (best and other answers)"),
     "exam": SourceEntry("exam", "sources.exam", "CMMLU CSV and GAOKAO-Bench JSON → explained answers"),
     "logi_qa": SourceEntry("logi_qa", "sources.logiqa", "LogiQA text blocks → logical reasoning Q&A"),
     "chinese_traditional": SourceEntry(

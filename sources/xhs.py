@@ -1,105 +1,131 @@
-"""Xiaohongshu (小红书) note objects → template tasks (write a note, title a note, title from tags).
+"""Xiaohongshu (小红书) notes → template tasks (write a note, title a note, title from tags).
 
-Accepts the web feed/detail JSON (`data.items[].note_card`), a bare note object, or a list of
-them. Topic markers in `desc` (`#话题[话题]#`) become plain `#话题`. Which tasks a note yields
-depends on the text it has: a video note with an empty `desc` still gives a title-from-tags
-task; a note with neither title nor desc is rejected with a reason. Templates and the minimum
-desc length live in `settings/xhs.yaml`.
+Reads every layout in `sources/xhs_layouts.py` (web API JSON, SSR pages, crawler outputs as
+JSON, JSONL, CSV or Spider_XHS text). Each note yields the tasks its text supports; an input
+item that is not a note, or a preview card without the note text, is a located reject naming
+the layout. Topic markers in `desc` (`#话题[话题]#`) become plain `#话题`. A desc the server cut
+(app search excerpts) is only ever used as input, never as the note to write. Templates and the
+minimum desc length live in `settings/xhs.yaml`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from typing import Any
 
 import orjson
 
-from schemas import CuratedRecord, InvalidItem
+from schemas import CuratedRecord, InvalidItem, truncate_raw
 from sources.html_markdown import clean_text
 from sources.http.ingest import build_record, invalid
 from sources.http.page import RawPage
 from sources.settings import SourceSettings
+from sources.xhs_layouts import (
+    Item,
+    Note,
+    Skip,
+    classify,
+    csv_rows,
+    initial_state,
+    jsonl_values,
+    spider_detail_txt,
+    spider_note,
+)
 
 SOURCE = "xhs"
 _TOPIC = re.compile(r"#([^#\[\]\n]{1,40})\[(?:话题|topic)\]#")
 TYPE_ZH = {"video": "视频", "normal": "图文"}
 
 
-def iter_notes(obj: Any) -> Iterator[dict[str, Any]]:
-    """Note dicts in a feed/detail payload, a single note, or a list of notes."""
-    if isinstance(obj, list):
-        for item in obj:
-            yield from iter_notes(item)
-        return
-    if not isinstance(obj, dict):
-        return
-    if isinstance(obj.get("note_card"), dict):
-        note = dict(obj["note_card"])
-        note.setdefault("note_id", obj.get("id"))
-        yield note
-        return
-    if "note_id" in obj or ("title" in obj and "desc" in obj):
-        yield obj
-        return
-    data = obj.get("data")
-    if isinstance(data, dict):
-        yield from iter_notes(data.get("items", []))
-    elif isinstance(data, list):
-        yield from iter_notes(data)
-    elif isinstance(obj.get("items"), list):
-        yield from iter_notes(obj["items"])
-
-
 def clean_desc(desc: str) -> str:
     text = _TOPIC.sub(lambda m: "#" + m.group(1).strip(), clean_text(desc or ""))
+    text = text.replace("\u00a0", " ")
     return re.sub(r"[ \t]+\n", "\n", text).strip()
 
 
-def _count(value: Any) -> int | None:
-    text = str(value or "").strip()
-    if not text:
-        return None
-    match = re.fullmatch(r"([\d.]+)\s*(万|w)?\+?", text)
-    if not match:
-        return None
-    number = float(match.group(1))
-    return int(number * 10000) if match.group(2) else int(number)
-
-
-def _time(ms: Any) -> str | None:
-    try:
-        return datetime.fromtimestamp(int(ms) / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    except (TypeError, ValueError, OverflowError, OSError):
-        return None
-
-
-def _note_outcomes(page: RawPage, settings: SourceSettings, note: dict[str, Any], index: int
-                   ) -> Iterator[CuratedRecord | InvalidItem]:
-    note_id = str(note.get("note_id") or note.get("id") or "").strip()
-    if not note_id:
-        yield invalid(page, SOURCE, "missing_field", f"note #{index} has no note_id")
+def _items(page: RawPage, text: str) -> Iterator[Item]:
+    """Every item of the input, whatever its format, as a Note or a located Skip."""
+    where = page.location
+    if text[0] in "{[":
+        try:
+            yield from classify(orjson.loads(text), where)
+            return
+        except orjson.JSONDecodeError as exc:
+            first_error = str(exc)
+        lines = [line for line in text.split("\n") if line.strip()]
+        if len(lines) > 1 and lines[0].lstrip()[:1] == "{" and _parses(lines[0]):
+            for number, value, error in jsonl_values(text):
+                if error:
+                    yield Skip(f"{where}:{number}", "json_decode", f"malformed JSON line: {error}", value)
+                else:
+                    yield from classify(value, f"{where}:{number}")
+            return
+        yield Skip(where, "json_decode", f"malformed or truncated JSON: {first_error}", text)
         return
-    title = clean_text(str(note.get("title") or "")).strip()
-    desc = clean_desc(str(note.get("desc") or ""))
-    tag_list = note.get("tag_list") if isinstance(note.get("tag_list"), list) else []
-    tags = [str(t["name"]) for t in tag_list if isinstance(t, dict) and t.get("name")]
-    note_type = str(note.get("type") or "normal")
-    user = note.get("user") if isinstance(note.get("user"), dict) else {}
-    interact = note.get("interact_info") if isinstance(note.get("interact_info"), dict) else {}
+    if "__INITIAL_STATE__" in text:
+        state = initial_state(text)
+        if state is None:
+            yield Skip(where, "json_decode", "window.__INITIAL_STATE__ is present but not readable JSON", text[:2000])
+        elif not state:
+            yield Skip(where, "no_notes", "window.__INITIAL_STATE__ is empty (verification page or deleted note?)",
+                       text[:2000])
+        else:
+            yield from classify(state, where)
+        return
+    if text.startswith("笔记id:") or text.startswith("笔记id："):
+        note = spider_note(spider_detail_txt(text), "spider_xhs_detail_txt")
+        note.where = f"{where}#note-{note.note_id or '?'}"
+        yield note
+        return
+    header = text.split("\n", 1)[0]
+    if "note_id" in header and "," in header:
+        for line, row in csv_rows(text):
+            yield from classify(row, f"{where}:{line}")
+        return
+    if text.lstrip().startswith("<"):
+        yield Skip(where, "not_a_note_page",
+                   "HTML without window.__INITIAL_STATE__ (login wall, captcha or error page?)", text[:2000])
+        return
+    yield Skip(where, "unknown_layout",
+               "neither JSON, JSONL, CSV, a server-rendered page nor a Spider_XHS detail.txt", text[:2000])
+
+
+def _parses(line: str) -> bool:
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def _reject(skip: Skip) -> InvalidItem:
+    raw = skip.raw
+    if raw is not None and not isinstance(raw, str):
+        try:
+            raw = orjson.dumps(raw).decode()
+        except TypeError:
+            raw = repr(raw)
+    return InvalidItem(location=skip.where, reason=skip.reason, detail=skip.detail, source=SOURCE,
+                       raw=truncate_raw(raw))
+
+
+def _note_outcomes(page: RawPage, settings: SourceSettings, note: Note) -> Iterator[CuratedRecord | InvalidItem]:
+    if not note.note_id:
+        yield InvalidItem(location=note.where, reason="missing_field", detail=f"{note.layout} note without a note id",
+                          source=SOURCE)
+        return
+    title = clean_text(note.title).strip()
+    desc = clean_desc(note.desc)
     opts = settings.options
-    fields = {"title": title, "desc": desc, "tags": " ".join(f"#{t}" for t in tags),
-              "type_zh": TYPE_ZH.get(note_type, "")}
-    have = {"title": bool(title), "desc": len(desc) >= int(opts.get("min_desc_chars", 20)), "tags": bool(tags)}
-    url = f"https://www.xiaohongshu.com/explore/{note_id}"
+    enough = len(desc) >= int(opts.get("min_desc_chars", 20))
+    have = {"title": bool(title), "desc": enough and note.desc_complete, "desc_excerpt": enough,
+            "tags": bool(note.tags)}
+    fields = {"title": title, "desc": desc, "tags": " ".join(f"#{t}" for t in note.tags),
+              "type_zh": TYPE_ZH.get(note.note_type, "")}
+    url = f"https://www.xiaohongshu.com/explore/{note.note_id}"
     extra = {k: v for k, v in {
-        "note_id": note_id, "type": note_type, "tags": tags,
-        "liked_count": _count(interact.get("liked_count")), "collected_count": _count(interact.get("collected_count")),
-        "comment_count": _count(interact.get("comment_count")), "share_count": _count(interact.get("share_count")),
-        "time": _time(note.get("time")), "last_update_time": _time(note.get("last_update_time")),
-        "user_id": user.get("user_id"),
-        "image_count": len(note["image_list"]) if isinstance(note.get("image_list"), list) else None,
+        "note_id": note.note_id, "layout": note.layout, "type": note.note_type or None, "tags": note.tags,
+        "user_id": note.user_id, "desc_truncated": None if note.desc_complete else True, **note.extra,
     }.items() if v not in (None, [], "")}
     made = 0
     for name, tpl in (opts.get("templates") or {}).items():
@@ -107,39 +133,32 @@ def _note_outcomes(page: RawPage, settings: SourceSettings, note: dict[str, Any]
             continue
         made += 1
         yield build_record(
-            page, settings, source_id=f"{note_id}:{name}", instruction=tpl["instruction"].format_map(fields),
+            page, settings, source_id=f"{note.note_id}:{name}", instruction=tpl["instruction"].format_map(fields),
             input=tpl.get("input", "").format_map(fields), output=tpl["output"].format_map(fields),
-            url=url, author=user.get("nickname"), title=title, location=f"{page.location}#note-{note_id}:{name}",
+            url=url, author=note.author, title=title, location=f"{note.where}:{name}",
             task_type={"major": tpl.get("major", settings.task_type.major), "minor": [tpl.get("minor", name)]},
             extra={"template": name, **extra},
         )
     if not made:
-        yield invalid(page, SOURCE, "no_usable_text",
-                      f"note {note_id}: no template applies (title={bool(title)}, desc chars={len(desc)}, tags={len(tags)})")
+        cut = "" if note.desc_complete else " (an excerpt)"
+        yield InvalidItem(location=note.where, reason="no_usable_text", source=SOURCE,
+                          detail=f"note {note.note_id} ({note.layout}): no template applies (title={bool(title)}, "
+                                 f"desc chars={len(desc)}{cut}, tags={len(note.tags)})")
 
 
 def parse(page: RawPage, settings: SourceSettings) -> Iterator[CuratedRecord | InvalidItem]:
-    text = page.text.strip()
+    text = page.text.lstrip("\ufeff").strip()
     if not text:
         yield invalid(page, SOURCE, "empty_body", "empty response body")
         return
-    if text[0] not in "{[":
-        yield invalid(page, SOURCE, "not_json", "expected note JSON, got HTML/text (login wall or error page?)",
-                      text[:1000])
-        return
-    try:
-        obj = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        yield invalid(page, SOURCE, "json_decode", f"malformed or truncated JSON: {exc}", text)
-        return
-    notes = list(iter_notes(obj))
-    if not notes:
-        detail = f"API said: {obj.get('msg')}" if isinstance(obj, dict) and obj.get("msg") else "no note objects"
-        yield invalid(page, SOURCE, "no_notes", detail, text[:1000])
-        return
-    for index, note in enumerate(notes):
-        yield from _note_outcomes(page, settings, note, index)
+    for item in _items(page, text):
+        if isinstance(item, Skip):
+            yield _reject(item)
+        else:
+            yield from _note_outcomes(page, settings, item)
 
 
 def discover(page: RawPage) -> list[str]:
+    """No link following: note pages need per-note access tokens a crawl should not store."""
     return []
+

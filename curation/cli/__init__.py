@@ -16,7 +16,7 @@ from curation.cli import (
     distill,
     ingest,
     ingest_files,  # noqa: F401  (registers `ingest wiki|baike|exam|logiqa|classical|ruozhiba|...`)
-    ingest_web,  # noqa: F401  (registers `ingest zhihu|segmentfault|douban|xhs|wikihow`)
+    ingest_web,  # noqa: F401  (registers `ingest zhihu|segmentfault|douban|xhs|wikihow|zhidao`)
     probes,
     release,
     run,

@@ -1,4 +1,4 @@
-"""`cqia ingest zhihu|segmentfault|douban|xhs|wikihow`: local files and/or a polite crawl.
+"""`cqia ingest zhihu|segmentfault|douban|xhs|wikihow|zhidao`: local files and/or a polite crawl.
 
 Each command takes saved pages/API responses as arguments and/or URLs (`--url`, `--urls-file`)
 to crawl through the raw cache (default `<run>/_raw_cache`), then runs the `ingest-<source>`
@@ -26,9 +26,10 @@ from sources import registry
 WEB_SOURCES: dict[str, str] = {
     "zhihu": "Zhihu answers: API v4 JSON (detail, answer lists with paging, feeds) or question pages.",
     "segmentfault": "SegmentFault question pages with answers; channel listings discover question URLs.",
-    "douban": "Douban movie/book subject pages → review/summary/recommendation tasks.",
-    "xhs": "Xiaohongshu note objects (feed JSON) → note-writing/title tasks.",
+    "douban": "Douban movie/TV/book subject and short-comment pages → synopsis/recommendation/comment tasks.",
+    "xhs": "Xiaohongshu notes (web API JSON, SSR pages, Spider_XHS/MediaCrawler outputs) → note-writing/title tasks.",
     "wikihow": "wikiHow articles → '如何…' with numbered steps, sub-steps and tips.",
+    "zhidao": "Baidu Zhidao question pages → Q&A records (best-slot answer and every other answer).",
 }
 
 
