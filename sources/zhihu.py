@@ -145,7 +145,8 @@ def answer_url(question_id: Any, answer_id: Any) -> str:
 
 def _topics(question: dict[str, Any]) -> list[str]:
     names = []
-    for topic in _get(question, "topics") or []:
+    topics = _get(question, "topics")
+    for topic in topics if isinstance(topics, list) else []:
         name = topic.get("name") if isinstance(topic, dict) else topic if isinstance(topic, str) else None
         if isinstance(name, str) and name.strip() and name.strip() not in names:
             names.append(name.strip())
