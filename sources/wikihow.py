@@ -41,6 +41,7 @@ DROP = ("reference", "mwimg", "wh_vote_container", "ts_popup", "step_num", "clea
 _HOWTO = re.compile(r"^\s*(?:如何|怎样|怎么|How to\b)", re.I)
 _TITLE_SUFFIX = re.compile(r"\s*[-–|]\s*wikiHow.*$", re.I)
 _ADJACENT_BOLD = re.compile(r"\*\*(\s*)\*\*")
+_INNER_SPACES = re.compile(r"(?<=\S) {2,}(?=\S)")
 _HOST_LANG = {"www": "en", "m": "en", "zh": "zh", "es": "es", "de": "de", "fr": "fr", "it": "it", "pt": "pt",
               "nl": "nl", "ru": "ru", "id": "id", "ja": "ja", "ko": "ko", "ar": "ar", "th": "th", "hi": "hi",
               "cs": "cs", "vi": "vi", "tr": "tr"}
@@ -109,6 +110,7 @@ def _title(tree: LexborHTMLParser) -> str:
 
 def _markdown(node: LexborNode) -> str:
     text = node_to_markdown(node, drop_classes=DROP, link_filter=drop_affiliate_links)
+    text = _INNER_SPACES.sub(" ", text)  # where a dropped reference marker sat between two spaces
     return _ADJACENT_BOLD.sub(lambda m: m.group(1), text)
 
 
