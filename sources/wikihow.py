@@ -246,6 +246,7 @@ def parse(page: RawPage, settings: SourceSettings) -> Iterator[CuratedRecord | I
         "things_needed": len(extras[1][1]),
         "ingredients": len(extras[0][1]),
         "categories": [c for c in crumbs if c and not c.lower().startswith(("categories", "分类"))],
+        "coauthors": list(dict.fromkeys(collapse(a.text()).strip() for a in tree.css("#coauthor_byline a.coauthor_link"))),
     }
     yield build_record(
         page, settings, source_id=url or page.sha256[:16], instruction=instruction,

@@ -45,6 +45,7 @@ def test_real_article(samples_dir):
     assert extra["language"] == "en"  # <html lang="en">: curation decides what to do with it
     assert extra["steps"] == 11 and extra["sub_steps"] == 21 and extra["tips"] == 2 and extra["warnings"] == 0
     assert extra["intro"] is True and extra["categories"] == ["Health", "Ear Health", "Tinnitus"]
+    assert extra["coauthors"] == ["Luba Lee, FNP-BC, MS"]  # the page's "Medically reviewed by" byline
     assert rec.provenance.url == "https://www.wikihow.com/Stop-Ringing-in-Ears"
     assert "CC BY-NC-SA" in rec.provenance.license
 
