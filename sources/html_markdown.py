@@ -4,14 +4,17 @@ Kept: paragraphs, headings, (nested) lists, code blocks with language, inline co
 emphasis, tables, footnote references (Zhihu `<sup data-draft-type="reference">` → `[^n]` plus
 a footnote list), and formulas as TeX from the equation image's `alt` (inline `$…$`, display
 `$$…$$` when the formula stands alone in its paragraph). Dropped: scripts, styles, client-side
-templates, buttons, plain images. Written over selectolax (lexbor) nodes rather than markdownify
+templates, buttons, plain images. A page parser may pass `link_filter` to rewrite or drop link
+targets (affiliate tracking, redirect wrappers); a dropped link keeps its text. Written over selectolax (lexbor) nodes rather than markdownify
 because the Zhihu-specific rules (equation images, reference sups) need node-level control.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -26,6 +29,13 @@ BLOCK_TAGS = frozenset(
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _WS = re.compile(r"[ \t\r\n\f\v\u00a0\u200b]+")
+# Query parameters that only track the reader (analytics campaigns, click ids, shop referrals).
+TRACKING_PARAMS = frozenset({"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id",
+                             "gclid", "fbclid", "spm", "_ea"})
+# Shop links that carry an affiliate id: the link itself is the advertisement, so only its text stays.
+_AFFILIATE_HOSTS = re.compile(r"(^|\.)(amazon\.[a-z.]+|amzn\.to|amzn\.com|jd\.com|taobao\.com|tmall\.com|"
+                              r"s\.click\.taobao\.com|union-click\.jd\.com)$", re.I)
+_AFFILIATE_PARAMS = frozenset({"tag", "ascsubtag", "linkcode", "unionid", "pid", "ali_trackid", "e"})
 
 
 def clean_text(text: str) -> str:
@@ -38,10 +48,36 @@ def collapse(text: str) -> str:
     return _WS.sub(" ", text)
 
 
+def strip_tracking(href: str) -> str:
+    """`href` without the reader-tracking query parameters in TRACKING_PARAMS (utm_*, spm, …)."""
+    parts = urlsplit(href)
+    if not parts.query:
+        return href
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in TRACKING_PARAMS]
+    return urlunsplit(parts._replace(query=urlencode(kept)))
+
+
+def is_affiliate_link(href: str) -> bool:
+    """True for a shop link carrying an affiliate id (e.g. Amazon `?tag=wikihow…-20`)."""
+    parts = urlsplit(href)
+    if not _AFFILIATE_HOSTS.search(parts.hostname or ""):
+        return False
+    return any(k.lower() in _AFFILIATE_PARAMS for k, _ in parse_qsl(parts.query, keep_blank_values=True))
+
+
+def drop_affiliate_links(href: str) -> str | None:
+    """A `link_filter`: affiliate shop links lose their target (text stays), others lose tracking."""
+    return None if is_affiliate_link(href) else strip_tracking(href)
+
+
+LinkFilter = Callable[[str], "str | None"]
+
+
 @dataclass
 class _State:
     footnotes: dict[str, str] = field(default_factory=dict)
     drop_classes: frozenset[str] = frozenset()
+    link_filter: LinkFilter | None = None
 
 
 def _is_equation(node: LexborNode) -> bool:
@@ -113,7 +149,11 @@ class _Converter:
                 return ""
             if href.startswith("//"):
                 href = "https:" + href
-            if not href.startswith(("http://", "https://")) or href == text:
+            if not href.startswith(("http://", "https://")):
+                return text
+            if self.s.link_filter is not None:
+                href = self.s.link_filter(href) or ""
+            if not href or href == text:
                 return text
             return f"[{text}]({href})"
         if tag in BLOCK_TAGS:  # a block inside inline context: render flat
@@ -264,7 +304,7 @@ def _tidy_inline(text: str) -> str:
     return "\n".join(lines).strip()
 
 
-def html_to_markdown(html: str, *, drop_classes: tuple[str, ...] = ()) -> str:
+def html_to_markdown(html: str, *, drop_classes: tuple[str, ...] = (), link_filter: LinkFilter | None = None) -> str:
     """Markdown for an HTML fragment or page; never raises on malformed or empty input."""
     if not html or not html.strip():
         return ""
@@ -272,12 +312,14 @@ def html_to_markdown(html: str, *, drop_classes: tuple[str, ...] = ()) -> str:
     root = tree.body or tree.root
     if root is None:
         return ""
-    return node_to_markdown(root, drop_classes=drop_classes)
+    return node_to_markdown(root, drop_classes=drop_classes, link_filter=link_filter)
 
 
-def node_to_markdown(node: LexborNode, *, drop_classes: tuple[str, ...] = ()) -> str:
-    """Markdown for one parsed node (used when a page parser already selected the content)."""
-    state = _State(drop_classes=frozenset(drop_classes))
+def node_to_markdown(node: LexborNode, *, drop_classes: tuple[str, ...] = (),
+                     link_filter: LinkFilter | None = None) -> str:
+    """Markdown for one parsed node (used when a page parser already selected the content).
+    `link_filter(href)` returns the target to keep, or None to keep only the link text."""
+    state = _State(drop_classes=frozenset(drop_classes), link_filter=link_filter)
     conv = _Converter(state)
     blocks = conv.block(node) if node.tag in BLOCK_TAGS else [_tidy_inline(conv.inline_node(node))]
     text = "\n\n".join(b for b in blocks if b.strip())

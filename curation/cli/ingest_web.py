@@ -24,11 +24,14 @@ from curation.pipeline.runner import Stage, file_inputs, skip_outcomes
 from sources import registry
 
 WEB_SOURCES: dict[str, str] = {
-    "zhihu": "Zhihu answers: API v4 JSON (detail, answer lists with paging, feeds) or question pages.",
-    "segmentfault": "SegmentFault question pages with answers; channel listings discover question URLs.",
+    "zhihu": "Zhihu answers: API v4 JSON (detail, lists with paging, feeds, search) or saved pages (2015 and "
+             "React layouts); articles and other feed items are counted as rejects.",
+    "segmentfault": "SegmentFault question pages (one record per answer); listings, articles and anti-bot pages "
+                    "are rejects, listings discover question URLs.",
     "douban": "Douban movie/TV/book subject and short-comment pages → synopsis/recommendation/comment tasks.",
     "xhs": "Xiaohongshu notes (web API JSON, SSR pages, Spider_XHS/MediaCrawler outputs) → note-writing/title tasks.",
-    "wikihow": "wikiHow articles → '如何…' with numbered steps, sub-steps and tips.",
+    "wikihow": "wikiHow articles → '如何…'/'How to …' with intro, numbered steps, sub-steps, tips and warnings "
+               "(page language recorded).",
     "zhidao": "Baidu Zhidao question pages → Q&A records (best-slot answer and every other answer).",
 }
 

@@ -70,8 +70,10 @@ def build_record(
     extra: dict[str, Any] | None = None,
     task_type: dict[str, list[str]] | None = None,
     location: str | None = None,
+    domain: list[str] | None = None,
 ) -> Outcome:
-    """A CuratedRecord with full provenance, or an InvalidItem naming the failed field."""
+    """A CuratedRecord with full provenance, or an InvalidItem naming the failed field.
+    `domain` overrides the settings' default when the item itself says (e.g. Zhihu topics)."""
     source = settings.name
     try:
         record = InstructionRecord(
@@ -79,7 +81,7 @@ def build_record(
             input=clean_text(input).strip(),
             output=clean_text(output).strip(),
             task_type=TaskType(**task_type) if task_type else settings.task_type,
-            domain=settings.domain,
+            domain=domain or settings.domain,
             answer_from=settings.answer_from,
             human_verified=False,
             copyright=format_copyright(settings, author=author, url=url, title=title),

@@ -19,6 +19,10 @@ from sources.http.cache import CachedResponse
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
 _GB_FAMILY = {"gbk", "gb2312", "gb_2312-80", "gb18030", "x-gbk", "cp936"}
+# A DOM snapshot saved as a JS module for test mocks: `export const html = `<html>…</html>`;`
+_JS_TEMPLATE_HEAD = re.compile(r"^\s*(?:export\s+(?:default\s+)?)?(?:const|let|var)\s+[\w$]+\s*=\s*`")
+_JS_TEMPLATE_TAIL = re.compile(r"`\s*;?\s*$")
+_JS_ESCAPES = re.compile(r"\\([`$\\])")
 
 
 def _norm_charset(name: str | None) -> str | None:
@@ -78,6 +82,17 @@ class RawPage:
     @property
     def text(self) -> str:
         return self.decoded[0]
+
+
+def unwrap_js_template(text: str) -> tuple[str, bool]:
+    """(inner HTML, True) for a page saved as a JS template literal (`export const html = `…`;`,
+    as crawler projects store browser snapshots for their tests); (text, False) for anything else.
+    Only the escapes a literal needs for HTML (\\`, \\$, \\\\) are undone."""
+    head = _JS_TEMPLATE_HEAD.match(text)
+    tail = _JS_TEMPLATE_TAIL.search(text) if head else None
+    if head is None or tail is None or tail.start() < head.end():
+        return text, False
+    return _JS_ESCAPES.sub(r"\1", text[head.end():tail.start()]), True
 
 
 def page_from_file(path: Path) -> RawPage:

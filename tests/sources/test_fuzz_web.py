@@ -20,7 +20,8 @@ from sources.settings import load_settings
 from tests.conftest import samples_root
 
 SAMPLES = {
-    zhihu: ["zhihu/zhihu-plus-plus__real-api_answer-detail.json", "zhihu/magic-html__zhihu_q586816837_a2916374892.html"],
+    zhihu: ["zhihu/zhihu-plus-plus__real-api_answer-detail.json", "zhihu/magic-html__zhihu_q586816837_a2916374892.html",
+            "zhihu/zhihu-plus-plus__search-general-sanitized.json", "zhihu/zhihu-py3__answer.html"],
     segmentfault: ["segmentfault/morning-paper-sever__segmentfault_html_mock.js"],
     douban: ["douban/neodb__https___movie_douban_com_subject_3541415_.html"],
     xhs: ["xiaohongshu/spider_xhs__test_one_info.derived.json"],
