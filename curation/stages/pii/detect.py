@@ -147,26 +147,3 @@ def detect_and_redact(
 
 CHECKSUM_TYPES = ("id_card", "bank_card")
 
-
-def evaluate(snippets: Iterable[dict]) -> dict[str, dict[str, float]]:
-    """Per-type precision/recall of `find_pii` on labelled snippets
-    (`{"text": ..., "entities": [{"type": ..., "value": ...}]}`); a hit needs type and exact text."""
-    tp: Counter[str] = Counter()
-    fp: Counter[str] = Counter()
-    fn: Counter[str] = Counter()
-    for snippet in snippets:
-        gold = Counter((e["type"], e["value"]) for e in snippet["entities"])
-        pred = Counter((m.type, m.value) for m in find_pii(snippet["text"]))
-        for (kind, _), n in (gold & pred).items():
-            tp[kind] += n
-        for (kind, _), n in (pred - gold).items():
-            fp[kind] += n
-        for (kind, _), n in (gold - pred).items():
-            fn[kind] += n
-    out = {}
-    for kind in sorted(set(tp) | set(fp) | set(fn)):
-        t, p, n = tp[kind], fp[kind], fn[kind]
-        out[kind] = {"tp": t, "fp": p, "fn": n,
-                     "precision": round(t / (t + p), 4) if t + p else 1.0,
-                     "recall": round(t / (t + n), 4) if t + n else 1.0}
-    return out
