@@ -60,7 +60,11 @@ _IP_POS = (r"IP|[Ii]p|地址|服务器|[Ss]erver|主机|[Hh]ost|登录|登陆|[P
            r"客户端|client|remote|src|dst")
 _IP_LABEL = re.compile(rf"(?P<neg>{_IP_NEG})|(?P<pos>{_IP_POS})")
 _IP_NEG_BEFORE = re.compile(r"(?:(?<![A-Za-z])[vV]|第|§|图|(?<!列)表|[Ss]ection|[Ss]ec\.|[A-Za-z][-/]|[A-Za-z0-9_.-]/[A-Za-z0-9_.-]+:)\s?$")
-_IP_NEG_AFTER = re.compile(r"\s?(?:条|款|章|节|项|版|版本)|[-_][A-Za-z]|[-_.]?(?:beta|alpha|rc|RC|SNAPSHOT)")
+_IP_NEG_AFTER = re.compile(r"\s?(?:条|款|章|节|项|版|版本|[Rr]elease)|[-_][A-Za-z]|[-_.]?(?:beta|alpha|rc|RC|SNAPSHOT)")
+# Without any label around: a release sentence (`… 3.11.2.1 发布`).
+_RELEASE_AFTER = re.compile(r"\s?(?:正式)?(?:发布|更新|上线|升级)")
+# `Python 3.11.2.1`, `Nginx 1.25.3.1`: a product name (capitalised word) right before, no network label.
+_PRODUCT_BEFORE = re.compile(r"(?<![A-Za-z])[A-Z][A-Za-z]+ ?$")
 
 def _window(text: str, start: int, size: int, stop: re.Pattern[str]) -> str:
     """Up to `size` characters before `start`, cut after the last stop character."""
@@ -103,11 +107,14 @@ def in_identifier(text: str, start: int, end: int) -> bool:
     after = text[end] if end < len(text) else ""
     if after in ASCII_LETTER or after == "_":
         return True
+    if after == "-" and end + 1 < len(text) and text[end + 1] in ASCII_LETTER:
+        return True  # 139…-abc
     i = start
     while i > 0 and text[i - 1] in ASCII_LETTER:
         i -= 1
     if i == start:
-        return start > 0 and text[start - 1] == "_"
+        before = text[start - 1] if start else ""
+        return before == "_" or (before == "-" and start >= 2 and text[start - 2] in ASCII_LETTER)  # ca-pub-4792…
     return text[i:start].lower() not in _GLUE_LABELS or (i > 0 and (text[i - 1] in DIGIT or text[i - 1] == "_"))
 
 
@@ -154,4 +161,6 @@ def ip_context_ok(text: str, start: int, end: int) -> bool:
     if _IP_NEG_BEFORE.search(text[max(0, start - 24):start]) or _IP_NEG_AFTER.match(text, end):
         return False
     last = _last_match(_IP_LABEL, _window(text, start, 24, _SENTENCE_END))
-    return last is None or last.lastgroup == "pos"
+    if last is None:
+        return _PRODUCT_BEFORE.search(text, max(0, start - 20), start) is None and not _RELEASE_AFTER.match(text, end)
+    return last.lastgroup == "pos"

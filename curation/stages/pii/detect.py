@@ -92,14 +92,20 @@ _QQ_STOP = re.compile(r"群|微信|薇信|[Vv]信|(?<![A-Za-z])[VvWw][Xx]|电话
 # `QQ/微信：…`: one number for both labels (a WeChat id cannot be all digits, so it is the QQ).
 _QQ_JOINT = re.compile(r"\s*[/、&和及或]\s*(?:微信|薇信|[Vv]信|[VvWw][Xx])号?")
 _QQ_NUMBER = re.compile(r"[0-9]+")
+# A chat turn that asks for the id and the next turn that answers with it alone:
+# `请提供您的QQ号。用户：12345678`.
+_ANSWER_TURN = re.compile(r"(?P<asked>[^。！？!?\n]*)(?:[。！？!?]\s*\n?|\n)\s*[\u4e00-\u9fffA-Za-z]{1,4}[：:]\s*")
+_QQ_ANOTHER = re.compile(r"号|换成|改成|改为|换了|或者?|[/、和]")
 
-_WX_LABEL = re.compile(r"微信|薇信|[Vv]信|(?<![A-Za-z0-9_])(?:[VvWw][Xx]|[Ww]e[Cc]hat|[Ww]ei[Xx]in)(?![A-Za-z0-9_])")
-_WX_NOT_ACCOUNT = re.compile(r"\s*(?:群|支付|公众号|公众平台|小程序|红包|转账|钱包|同号|视频号|号?同手机|号?就是手机|号?是手机)")
+_WX_LABEL = re.compile(r"微信|薇信|[Vv]信|(?<![A-Za-z0-9_.\-])(?:[VvWw][Xx]|[Ww]e[Cc]hat|[Ww]ei[Xx]in)(?![A-Za-z0-9_\-])")
+_WX_NOT_ACCOUNT = re.compile(r"\s*(?:群|支付|公众号|公众平台|小程序|红包|转账|钱包|同号|视频号|朋友圈|扫一扫|扫码|登录|表情|"
+                             r"文章|收藏|聊天记录|版本|号?同手机|号?就是手机|号?是手机)")
 _WX_FILLER = re.compile(r"(?:号码?|ID|id|帐号|账号|[:：是为\s（(]|搜索?|添加|加|[/、&和及或]\s*(?:[Qq]{2}|扣扣)号?)*")
-_WX_STOP = re.compile(r"群|公众号|小程序|同号|手机|电话|邮箱|@|(?<![A-Za-z])[Qq]{2}(?![A-Za-z])|扣扣|[0-9]|[。！？!?\n]")
+_WX_STOP = re.compile(r"群|公众号|小程序|同号|手机|电话|邮箱|@|(?<![A-Za-z])[Qq]{2}(?![A-Za-z])|扣扣|[0-9]|[。！？!?\n]|"
+                      r"朋友圈|动态|文章|视频|红包|转账|支付|账户|发了|发送")
 _WX_TOKEN = re.compile(r"(?<![A-Za-z0-9_\-])[A-Za-z][A-Za-z0-9_\-]*")
 _WX_ID = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{5,19}")
-_WX_HANDLE = re.compile(r"[0-9_\-]")
+_WX_HANDLE = re.compile(r"[0-9_]")
 _WX_TRAILING = re.compile(r"(?<![A-Za-z0-9_\-])(?P<id>[A-Za-z][A-Za-z0-9_\-]{5,19})\s*[(（]?\s*(?:就|也)?是我的?"
                           r"(?:微信|薇信|[Vv]信|[VvWw][Xx])号?")
 _WX_NOT_ID = frozenset({"wechat", "weixin"})
@@ -215,7 +221,8 @@ def _ips(t: str) -> Iterable[Candidate]:
 
 def _qqs(t: str) -> Iterable[Candidate]:
     """Digits a QQ label speaks about: the first number after it, even a few words on
-    (`原QQ被盗，新号…`), and further numbers introduced as 号 (`旧号…`) in the same sentence."""
+    (`原QQ被盗，新号…`), and further numbers in the same sentence introduced as another number
+    of the same person (`旧号…`, `现在换成了…`, `、…`)."""
     for label in _QQ_LABEL.finditer(t):
         if _QQ_NOT_ACCOUNT.match(t, label.end()):
             continue
@@ -224,10 +231,14 @@ def _qqs(t: str) -> Iterable[Candidate]:
         for number in _QQ_NUMBER.finditer(t, pos, min(len(t), pos + 40)):
             s, e = number.span()
             filler = t[pos:s]
-            if _QQ_STOP.search(filler) or not (first or ("号" in filler and len(filler) <= 12)):
+            if first and (turn := _ANSWER_TURN.fullmatch(filler)):
+                filler = turn["asked"]  # the label asked for it, the next turn answers with it
+            if _QQ_STOP.search(filler) or not (first or (_QQ_ANOTHER.search(filler) and len(filler) <= 12)):
                 break
             if not (5 <= e - s <= 11) or t[s] == "0" or context.glued(t, s, e) or context.in_identifier(t, s, e):
                 break
+            if context.nearest_label(t, s) == "neg" or context.amount_or_count(t, s, e):
+                break  # `QQ上联系，报价15000元`, `QQ联系，订单号…`
             yield _PRIORITY["qq"], s, e, "qq"
             pos, first = e, False
 
@@ -239,14 +250,14 @@ def _wechat_id_ok(value: str) -> bool:
 
 def _wechats(t: str) -> Iterable[Candidate]:
     """The id a WeChat label speaks about: right after it, or a few words on when it looks like a
-    handle (has a digit, `_` or `-`); or an id followed by `是我的微信号`."""
+    handle rather than a word (has a digit or `_`); or an id followed by `是我的微信号`."""
     for label in _WX_LABEL.finditer(t):
         if _WX_NOT_ACCOUNT.match(t, label.end()):
             continue
         filler = _WX_FILLER.match(t, label.end())
         pos = filler.end() if filler else label.end()
         token = _WX_TOKEN.search(t, pos, min(len(t), pos + 40))
-        if token is None or token.start() > pos + 16 or _WX_STOP.search(t, pos, token.start()):
+        if token is None or token.start() > pos + 10 or _WX_STOP.search(t, pos, token.start()):
             continue
         m = _WX_ID.fullmatch(token.group())
         if m and _wechat_id_ok(token.group()) and (token.start() == pos or _WX_HANDLE.search(token.group())):

@@ -107,6 +107,8 @@ def test_mobile_positives(text: str, value: str) -> None:
     "若x=13900000000，求x除以9的余数",  # the unknown of a maths problem
     "已知某数为15012345678，求它的各位数字之和。",  # maths vocabulary in the sentence
     "订单号20231391234567890已发货",  # mobile-shaped part of a longer run
+    '<script data-ad-client="ca-pub-13912345678">',  # inside an ASCII identifier
+    "领取码13912345678，三天内有效",  # a code by its label
     "运单号：13912345678，请查收",  # an order / waybill number by its label
     "[job] user=ops rows=13812345678 ok",  # a log key names a count
     "编号12012345678",  # 12x is no carrier block
@@ -127,6 +129,7 @@ def test_mobile_lookalikes(text: str) -> None:
     ("From abroad: +86-10-62751234", "+86-10-62751234"),
     ("海外请拨+86 755 86013388", "+86 755 86013388"),
     ("拉萨办事处0891-6331234", "0891-6331234"),
+    ("电话：0755 - 86013388", "0755 - 86013388"),
     ("总机010-62751234转8023", "010-62751234"),
     ("电话0755-86013388分机-8023", "0755-86013388"),
     ("传真：０１０－６２７５１２３４", "０１０－６２７５１２３４"),
@@ -169,6 +172,15 @@ def test_id_card_positives(number: str) -> None:
 ])
 def test_id_card_lookalikes(text: str) -> None:
     assert spans(text) == []
+
+
+def test_wrong_check_id_is_not_taken_for_a_card() -> None:
+    """A resident id with a wrong check character can pass Luhn (and 44…, 62… look like card
+    prefixes): real region and birth date say it is a mistyped id, not a card."""
+    number = next(n for seq in range(100, 999) if luhn_valid(n := wrong_check(make_id("620102", "19880808", str(seq)))))
+    assert not id_card_valid(number)
+    assert spans(f"身份证：{number}") == [] and spans(f"登记的是{number}") == []
+    assert spans(f"银行卡号：{number}") == [("bank_card", number)]  # a card label says otherwise
 
 
 # ---------------------------------------------------------------- bank_card
@@ -252,6 +264,8 @@ def test_ipv4_positives(text: str, value: str) -> None:
     "服务器地址256.1.1.1写错了",  # octet above 255
     "网关192.168.01.1写错了",  # leading zero
     "升级到v2.3.4.5后重启",
+    "Python 3.11.2.1 发布了",  # a product name, no network word
+    "镜像 registry.example.com/shop/api:2.3.14.7 已推送",  # an image tag
 ])
 def test_ipv4_lookalikes(text: str) -> None:
     assert spans(text) == []
@@ -267,10 +281,17 @@ def test_ipv4_lookalikes(text: str) -> None:
     ("企鹅号：5566778", "5566778"),
     ("原QQ被盗，新号2837465190，请重新添加", "2837465190"),
     ("ＱＱ１２３４５６７８", "１２３４５６７８"),
+    ("QQ/微信：12345678", "12345678"),  # one number for both labels: a WeChat id cannot be all digits
+    ("客服：您的QQ号是多少？用户：12345678", "12345678"),  # asked in one turn, answered in the next
     ("QQ13912345678", "13912345678"),  # labelled: the QQ number, not a mobile
 ])
 def test_qq_positives(text: str, value: str) -> None:
     assert spans(text) == [("qq", value)]
+
+
+def test_qq_label_covers_the_next_number_of_the_same_person() -> None:
+    assert spans("我的QQ号以前是12345678，现在换成了87654321") == [("qq", "12345678"), ("qq", "87654321")]
+    assert spans("QQ：12345678，年龄25岁，电话13912345678") == [("qq", "12345678"), ("mobile", "13912345678")]
 
 
 @pytest.mark.parametrize("text", [
@@ -282,6 +303,8 @@ def test_qq_positives(text: str, value: str) -> None:
     "QQ等级32级，活跃天数12345",
     "QQ 9.7.25版本修复了闪退",
     "加我12345678详聊",  # no label
+    "有意者QQ上联系，报价15000元",  # an amount
+    "QQ被盗了，找回请联系客服95017",  # the service line's label is nearer
 ])
 def test_qq_lookalikes(text: str) -> None:
     assert spans(text) == []
@@ -300,6 +323,7 @@ def test_qq_lookalikes(text: str) -> None:
     ("加我微信huhu2021看房", "huhu2021"),
     ("my_wx_01是我的微信号，加的时候备注", "my_wx_01"),
     ("加我vx吧，sunny_2025_go，方便发图", "sunny_2025_go"),
+    ("微信/QQ：abc123456", "abc123456"),
 ])
 def test_wechat_positives(text: str, value: str) -> None:
     assert spans(text) == [("wechat", value)]
@@ -311,6 +335,8 @@ def test_wechat_positives(text: str, value: str) -> None:
     "微信群里发了通知abcdefg1",
     "微信支付订单wxpay_20231130",
     "wxid_abc123456",  # no label
+    "微信朋友圈发了一条动态test_post_1",  # a WeChat feature, not an account
+    ".rec-wechat{padding-left:23px}",  # CSS class name
 ])
 def test_wechat_lookalikes(text: str) -> None:
     assert spans(text) == []
