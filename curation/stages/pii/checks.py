@@ -18,14 +18,15 @@ from datetime import date
 from functools import cache, lru_cache
 from importlib import resources
 
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 _MOBILE_BLOCK = re.compile(r"1(?:3[0-9]|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8[0-9]|9[0-35-9])")
 _CARD_PREFIX = re.compile(r"62|60|4|5[1-5]|2(?:22[1-9]|2[3-9][0-9]|[3-6][0-9]{2}|7[01][0-9]|720)|35(?:2[89]|[3-8][0-9])")
 
 
 def id_check_char(first17: str) -> str:
-    return _ID_CHECK[sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
+    """ISO 7064 MOD 11-2. The weights 2^(17-i) mod 11 make the weighted sum equal to the digits
+    read in base 13 times 2 (13 = 2 mod 11), hence one int() instead of a loop (as python-stdnum)."""
+    return _ID_CHECK[(2 * int(first17, 13)) % 11]
 
 
 @lru_cache(maxsize=4096)

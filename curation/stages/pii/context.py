@@ -12,6 +12,8 @@ import re
 
 _SENTENCE_END = re.compile(r"[。！？!?；;\n]")
 _CLAUSE_END = re.compile(r"[。！？!?；;\n，,、]")
+# The text after the last stop character (a search anchored at the end, no list of matches).
+_TAIL = {_SENTENCE_END: re.compile(r"[^。！？!?；;\n]*$"), _CLAUSE_END: re.compile(r"[^。！？!?；;\n，,、]*$")}
 ASCII_LETTER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 DIGIT = frozenset("0123456789")
 MASK = frozenset("*＊×•●")
@@ -68,9 +70,8 @@ _PRODUCT_BEFORE = re.compile(r"(?<![A-Za-z])[A-Z][A-Za-z]+ ?$")
 
 def _window(text: str, start: int, size: int, stop: re.Pattern[str]) -> str:
     """Up to `size` characters before `start`, cut after the last stop character."""
-    left = text[max(0, start - size):start]
-    ends = list(stop.finditer(left))
-    return left[ends[-1].end():] if ends else left
+    tail = _TAIL[stop].search(text, max(0, start - size), start)
+    return tail.group() if tail else ""
 
 
 def _last_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:

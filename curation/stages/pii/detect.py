@@ -136,7 +136,7 @@ def _number_windows(t: str) -> Windows:
     out = []
     for m in _NUMBER_RUN.finditer(t):
         run = m.group()
-        if len(run) >= 10 and sum(ch in "0123456789" for ch in run) >= 10:
+        if len(run) >= 10 and len(run) - run.count(" ") - run.count("-") - run.count(")") - run.count("）") >= 10:
             out.append((max(0, m.start() - 5), min(len(t), m.end() + 2)))
     return out
 
@@ -262,7 +262,7 @@ def _wechats(t: str) -> Iterable[Candidate]:
         m = _WX_ID.fullmatch(token.group())
         if m and _wechat_id_ok(token.group()) and (token.start() == pos or _WX_HANDLE.search(token.group())):
             yield _PRIORITY["wechat"], token.start(), token.end(), "wechat"
-    for m in _WX_TRAILING.finditer(t):
+    for m in (_WX_TRAILING.finditer(t) if "是我" in t else ()):
         if _wechat_id_ok(m["id"]):
             yield _PRIORITY["wechat"], m.start("id"), m.end("id"), "wechat"
 
@@ -281,7 +281,8 @@ def _candidates(t: str) -> list[Candidate]:
             found += finder(t, windows)
     if "Q" in t or "q" in t or "扣扣" in t or "企鹅号" in t:
         found += _qqs(t)
-    if "信" in t or "x" in t or "X" in t or "chat" in t or "Chat" in t or "eixin" in t or "eiXin" in t:
+    if ("信" in t and _XIN_TRIGGER.search(t)) or _VX_TRIGGER.search(t) or "chat" in t or "Chat" in t or "eixin" in t \
+            or "eiXin" in t:
         found += _wechats(t)
     if "." in t:
         found += _ips(t)
@@ -324,5 +325,5 @@ def detect_and_redact(
 ) -> tuple[str, Counter[str]]:
     """(possibly redacted text, counts per PII type)."""
     matches = find_pii(text, types)
-    counts = Counter(m.type for m in matches)
+    counts = Counter(m.type for m in matches) if matches else Counter()
     return (redact(text, matches, placeholder) if do_redact else text), counts
