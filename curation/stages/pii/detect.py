@@ -116,8 +116,11 @@ _PRIORITY = {"email": 0, "id_card": 1, "bank_card": 2, "qq": 3, "wechat": 3, "mo
 Candidate = tuple[int, int, int, str]  # (priority, start, end, type)
 
 
+_NON_DIGIT = re.compile(r"[^0-9]+")
+
+
 def _digits(s: str) -> str:
-    return "".join(ch for ch in s if "0" <= ch <= "9")
+    return _NON_DIGIT.sub("", s)
 
 
 def _number_ok(t: str, s: int, e: int) -> bool:
@@ -127,7 +130,7 @@ def _number_ok(t: str, s: int, e: int) -> bool:
 
 Windows = list[tuple[int, int]]
 # A run of digits with single separators inside: where mobile, landline, id and card numbers live.
-_NUMBER_RUN = re.compile(r"[0-9]+(?:(?: ?- ?|[ )）])[0-9]+)*")
+_NUMBER_RUN = re.compile(r"[0-9](?:[0-9]|(?: ?- ?|[ )）])(?=[0-9])){9,}")  # 10+ characters
 
 
 def _number_windows(t: str) -> Windows:
@@ -141,9 +144,8 @@ def _number_windows(t: str) -> Windows:
     return out
 
 
-def _in_windows(pattern: re.Pattern[str], t: str, windows: Windows) -> Iterable[re.Match[str]]:
-    for a, b in windows:
-        yield from pattern.finditer(t, a, b)
+def _in_windows(pattern: re.Pattern[str], t: str, windows: Windows) -> list[re.Match[str]]:
+    return [m for a, b in windows for m in pattern.finditer(t, a, b)]
 
 
 def _mobiles(t: str, windows: Windows) -> Iterable[Candidate]:
