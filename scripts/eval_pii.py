@@ -2,8 +2,8 @@
 
     python scripts/eval_pii.py [--data tests/fixtures/pii_eval/cases.jsonl] [--json] [--show-errors]
 
-Reads the evaluation layout (`spans` with offsets) or the older regression layout
-(`entities` with values, e.g. tests/fixtures/pii/labelled.jsonl), told apart per line.
+Reads the evaluation layout (`spans` with offsets) or the older layout (`entities` with
+values), told apart per line.
 Targets (shared/design/pii-standard.md, issue 11): precision >= 0.97 and recall >= 0.99 on
 id_card, bank_card, mobile, email; >= 0.95 / 0.95 on landline, ipv4, qq, wechat; at most 2% of
 lookalike-only lines touched. Exit status 1 when a target is missed.

@@ -24,7 +24,7 @@ _NOT_PERSONAL = (
     r"编号|编码|序列号|序号|批次|批号|工单|票号|发票|条码|条形码|ISBN|ISSN|型号|货号|SKU|SN|IMEI|MEID|"
     r"会员卡|会员号|积分卡|加油卡|油卡|公交卡|交通卡|一卡通|礼品卡|购物卡|储值卡|卡密|兑换码|券码|验证码|"
     r"(?<!号)码|工号|学号|准考证|考号|座位号|合同号|案号|备案号|许可证|证书号|登记号|信用代码|税号|识别号|"
-    r"用户ID|用户id|UID|uid|房间号|群号|群|车次|航班"
+    r"用户ID|用户id|UID|uid|房间号|群号|QQ群|Q群|车次|航班"
 )
 # Labels that introduce personal numbers: contact, identity document, bank card. The nearest
 # label before a number wins.

@@ -4,9 +4,9 @@ plus the share of lookalike-only lines where anything at all is flagged.
 Two input layouts are read:
 - the evaluation layout (`tests/fixtures/pii_eval/cases.jsonl`): `{id, text, spans: [{start, end,
   type, value}], lookalike_only}`;
-- the older regression layout (`tests/fixtures/pii/labelled.jsonl`): `{text, entities: [{type,
-  value}]}`, converted by locating each value in the text (a line without entities counts as
-  lookalike-only, since that set's entity-free lines are its hard negatives).
+- the older layout (`{text, entities: [{type, value}]}`, the detector author's own set that
+  used to live in tests/fixtures/pii/, removed: its labels contradict the standard), converted by
+  locating each value in the text; a line without entities counts as lookalike-only.
 """
 
 from __future__ import annotations
