@@ -19,7 +19,7 @@ from stdnum import luhn
 from stdnum.cn import ric
 
 from curation.stages.pii import detect_and_redact, find_pii, id_card_valid, luhn_valid
-from curation.stages.pii.checks import bank_card_valid, landline_valid, mobile_block_valid
+from curation.stages.pii.checks import area_codes, bank_card_valid, landline_valid, mobile_block_valid
 from curation.stages.pii.score import Case, load_cases, missed_targets, parse_case, score
 
 REPO = Path(__file__).resolve().parents[3]
@@ -68,6 +68,9 @@ def test_checksums_and_tables() -> None:
     assert not landline_valid("010", "6275123")  # Beijing numbers have 8 digits
     assert not landline_valid("0123", "62751234")  # no such area code
     assert not landline_valid("0755", "06013388")  # local numbers do not start with 0 or 1
+    codes = area_codes()
+    assert 300 <= len(codes) <= 340 and {"010", "021", "0755", "0891", "0335"} <= codes
+    assert not {"026", "0400", "0800", "0100"} & codes
 
 
 def test_id_card_dates_and_regions() -> None:
@@ -92,6 +95,7 @@ def test_id_card_dates_and_regions() -> None:
     ("电话１３９１２３４５６７８找我", "１３９１２３４５６７８"),
     ("Tel13912345678", "13912345678"),
     ("收货人：陈女士，17012345678，放门卫", "17012345678"),
+    ("群里有人留了13912345678，快打", "13912345678"),  # a group mentioned nearby is no group number
 ])
 def test_mobile_positives(text: str, value: str) -> None:
     assert spans(text) == [("mobile", value)]
