@@ -16,7 +16,7 @@ Layouts found in public collections (docs/sources.md lists the files):
   crawler's plain-text dump (`===== 主贴内容 =====`, `[楼层] N楼`, `  [评论] user: text`). A
   best-of thread's entries are the floor posts whose text starts with a rank ("365.", "175*.");
   opening post, unranked posts, replies and image-only posts are located rejects saying so;
-- plain text, one title or post per line.
+- plain text, one title or post per line (heading lines and "key: value | …" rows are rejected).
 Anything else is a reject whose reason (`unknown_layout`) says the layout is not recognised.
 """
 
@@ -48,6 +48,8 @@ SOURCE = "ruozhiba"
 _RANK = re.compile(r"^\s*(\d{1,4})\s*(\*?)\s*(?:[、.．,，]\s*|(?=[“\"「『]))")
 _SCORE = re.compile(r"\n\s*评分\s*[:：]\s*(\d+(?:\.\d+)?)\s*$")
 _DUMP_HEADER = "===== 主贴内容 ====="
+# Plain-text lines that are apparatus, not posts: "----- 目录 -----" headings, "ID: 1 | 标题: …" rows.
+_STRUCTURED_LINE = re.compile(r"^[-=#*]{3,}|[-=#*]{3,}$|^[^|]{1,20}[:：][^|]*\|\s*[^|]{1,20}[:：]")
 _KNOWN = ("title list {title,…}, annual post {content,…}, best-of {no,text}, category {jokes:[…]}, "
           "thread post {text,floor,…}")
 
@@ -327,9 +329,14 @@ def _iter_text(ctx: _Ctx) -> Iterator[Question | InvalidItem]:
         return
     for number, line in enumerate(text.split("\n"), start=1):
         line = line.strip()
-        if line:
-            yield _question(ctx, _content_id("line", line), line, f"{ctx.path}:{number}", line.encode("utf-8"),
-                            extra={"kind": "text_line", "encoding": encoding})
+        if not line:
+            continue
+        if _STRUCTURED_LINE.search(line):
+            yield invalid(f"{ctx.path}:{number}", "unknown_layout", "line looks like a heading or a 'key: value | …' "
+                          "table row, not a title or post (plain-text layout: one title per line)", SOURCE, line)
+            continue
+        yield _question(ctx, _content_id("line", line), line, f"{ctx.path}:{number}", line.encode("utf-8"),
+                        extra={"kind": "text_line", "encoding": encoding})
 
 
 def iter_ruozhiba(paths: list[Path], settings: SourceSettings | None = None) -> Iterator[Question | InvalidItem]:

@@ -143,3 +143,12 @@ def test_bad_items(tmp_path: Path) -> None:
     other = tmp_path / "t.csv"
     other.write_text("a,b\n", encoding="utf-8")
     assert [o.reason for o in iter_ruozhiba([other])] == ["unsupported_file"]
+
+
+def test_plain_text_apparatus_lines_rejected(tmp_path: Path) -> None:
+    """Imitates hibetterheyj/ruozhiba-qwen-lora crawler/threads/目录.txt (a thread index, not titles)."""
+    path = tmp_path / "index.txt"
+    path.write_text("----- 帖子目录 -----\n帖子ID: 123   | 标题: 年度佳贴\n真正的标题：为什么不能这样\n", encoding="utf-8")
+    out = list(iter_ruozhiba([path]))
+    assert [getattr(o, "reason", "question") for o in out] == ["unknown_layout", "unknown_layout", "question"]
+    assert out[2].instruction == "真正的标题：为什么不能这样"
