@@ -391,7 +391,8 @@ def _objective(settings: SourceSettings, item: dict[str, Any], source_id: str, l
             kind = "多项选择题" if len(answer.strip()) > 1 else "单项选择题"
             yield _build(settings, f"{source_id}/{label}", f"{location}/{label}", f"{instruction}\n\n（{label}）{stem}",
                          options, answer, piece, raw=raw, fetched_at=fetched_at,
-                         extra={**extra, "question_type": kind, "subquestion": label, "answers": [answer]},
+                         extra={**extra, "question_type": kind, "subquestion": label, "answers": [answer],
+                                "analysis_choices": _CHOSEN.findall(piece)},
                          subject=subject, question_type=kind)
         return
     answer = "".join(f"（{label}）{a.strip()}" for label, a in zip(labels, answers, strict=True))
