@@ -163,6 +163,15 @@ def _walk(node: Any, location: str, inherited: dict[str, Any], coll: Collection,
     if _lines_of(node) is not None or ("name" in node and isinstance(node.get("desc", node.get("description")), str)):
         yield location, node, inherited
         return
+    series = node.get("paragraphs")
+    if isinstance(series, list) and series and all(isinstance(c, dict) for c in series):
+        # a poem series (千家诗: {chapter, author, paragraphs: [{subchapter: 其一, paragraphs}, …]})
+        context = {**inherited, "series": node.get("chapter") or node.get("title") or ""}
+        if isinstance(node.get("author"), str):
+            context["series_author"] = node["author"]
+        for index, child in enumerate(series):
+            yield from _walk(child, f"{location}.{index}", context, coll, depth + 1)
+        return
     children = node.get("content")
     if isinstance(children, list) and children and all(isinstance(c, dict) for c in children):
         context = dict(inherited)
@@ -245,7 +254,8 @@ def _piece(node: dict[str, Any], inherited: dict[str, Any], coll: Collection, se
     if _str(node.get("dynasty")):
         value = _str(node["dynasty"])
         dynasty = settings.options.get("dynasty_names", {}).get(value.lower(), conv(value))
-    author_raw = conv(node.get("author")) or conv(inherited.get("author")) or coll.author
+    author_raw = conv(node.get("author")) or conv(inherited.get("series_author")) or conv(inherited.get("author")) \
+        or coll.author
     author_dynasty, author = _split_author(author_raw, settings)
     dynasty = author_dynasty or dynasty
     anonymous = any(author.startswith(a) for a in settings.options.get("anonymous_authors", []))
@@ -264,7 +274,7 @@ def _piece(node: dict[str, Any], inherited: dict[str, Any], coll: Collection, se
 
     rhythmic = conv(node.get("rhythmic"))
     form_hint = conv(node.get("type") or inherited.get("type"))
-    given_title = conv(node.get("title"))
+    given_title = conv(node.get("title")) or conv(inherited.get("series"))
     raw_lines = _lines_of(node) or []
     verse = bool(raw_lines) and all(len(line) <= 40 for line in raw_lines) and not node.get("chapter")
     genre = coll.genre or ("词" if rhythmic or "·" in given_title else "诗" if (given_title or form_hint or verse)
@@ -283,6 +293,8 @@ def _piece(node: dict[str, Any], inherited: dict[str, Any], coll: Collection, se
     piece.themes = [t for t in tags if t not in forms and t not in skip]
     section = conv(node.get("section"))
     title = conv(node.get("title")) or conv(node.get("chapter"))
+    if not title and inherited.get("series"):
+        title = " ".join(x for x in (conv(inherited["series"]), conv(node.get("subchapter"))) if x)
     if piece.kind == "poem":
         _poem_titles(piece, title, section, coll, form_hint, forms)
     else:

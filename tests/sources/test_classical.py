@@ -248,3 +248,19 @@ def test_non_list_tags_do_not_stop_the_file(tmp_path: Path) -> None:
     assert all(isinstance(o, CuratedRecord) for o in out)
     assert {o.provenance.source_id.split("/")[1] for o in out} == {"poems.json#0", "poems.json#1"}
     assert all("tags" not in o.provenance.extra for o in out)
+
+
+def test_poem_series_in_an_anthology(tmp_path: Path) -> None:
+    """Imitates 蒙学/qianjiashi.json: an anthology whose entry holds a series {subchapter: 其一, paragraphs}."""
+    path = tmp_path / "qianjiashi.json"
+    path.write_text(json.dumps({"title": "千家詩", "author": "編者甲", "content": [{"type": "五言律詩", "content": [
+        {"chapter": "雨中", "author": "（唐）詩人乙", "paragraphs": [
+            {"subchapter": "其一", "paragraphs": ["落日放船好，輕風生浪遲。"]},
+            {"subchapter": "其二", "paragraphs": ["雨來沾席上，風急打船頭。"]}]}]}]}, ensure_ascii=False),
+        encoding="utf-8")
+    records, rejects = _split(path)
+    assert not rejects
+    second = records["poem/qianjiashi.json#0.0.0.1/author"]
+    assert second.record.output == "《雨中 其二》的作者是唐代诗人诗人乙。"  # the poem's author, not the compiler
+    assert records["poem/qianjiashi.json#0.0.0.0/next_line"].record.output == \
+        "“落日放船好”的下一句是“轻风生浪迟”，出自唐代诗人乙的《雨中 其一》。"
