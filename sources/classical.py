@@ -66,6 +66,7 @@ class Collection:
     book: str = ""
     anthology: bool = False
     appreciation_field: str = ""
+    title: str = ""  # the collection names its single text ("花间集序" for huajianji-0-preface.json)
 
 
 @dataclass
@@ -334,7 +335,7 @@ def _poem_titles(piece: Piece, title: str, section: str, coll: Collection, form_
 
 
 def _prose_titles(piece: Piece, node: dict[str, Any], inherited: dict[str, Any], coll: Collection, conv: Any) -> None:
-    chapter = conv(node.get("chapter")) or conv(node.get("title")) or conv(inherited.get("chapter"))
+    chapter = coll.title or conv(node.get("chapter")) or conv(node.get("title")) or conv(inherited.get("chapter"))
     book = coll.book or conv(inherited.get("book"))
     if coll.anthology and chapter:
         parts = [chapter]
