@@ -67,3 +67,18 @@ def load_json_file(path: Path, source: str) -> Any:
 
 def invalid(location: str, reason: str, detail: str, source: str, raw: Any = None) -> InvalidItem:
     return InvalidItem(location=location, reason=reason, detail=detail, source=source, raw=truncate_raw(raw))
+
+
+_SLOT = re.compile(r"\{(\w+)\}")
+
+
+def fill(templates: str | list[str], **fields: Any) -> str | None:
+    """The first template whose every `{slot}` has a non-empty value, filled; None when none fits.
+
+    Templates are listed from most to least specific, so a record never prints an empty slot
+    ("出自的《度关山》") and never invents a value for a field the input does not have.
+    """
+    for template in [templates] if isinstance(templates, str) else templates:
+        if all(str(fields.get(slot) or "").strip() for slot in _SLOT.findall(template)):
+            return template.format(**fields)
+    return None

@@ -31,6 +31,15 @@ SAMPLES = {
     "poems.json": ("classical/chinese-poetry__全唐诗_唐诗三百首.json", iter_classical),
     "idioms.txt": ("classical/chinese-idiom-db__chinese-idioms-12976.head1000.txt", iter_classical),
     "ruozhiba.json": ("ruozhiba/znsoooo-ruozhiba__ruozhiba-title-good.json", iter_ruozhiba),
+    "ruozhiba_thread.jsonl": ("ruozhiba/ruozhiba-qwen-lora__thread10354221105_dump.first300.jsonl", iter_ruozhiba),
+    "ruozhiba_dump.txt": ("ruozhiba/ruozhiba-qwen-lora__thread10130417881_dump.txt", iter_ruozhiba),
+    "ruozhiba_jokes.json": ("ruozhiba/ruozhiba-qwen-lora__tieba_best100_all.json", iter_ruozhiba),
+    "logiqa2.jsonl": ("logiqa/logiqa2.0__LOGIQA_dev_zh.first300.jsonl", iter_logiqa),
+    "wiki_extract.jsonl": ("zhwiki/Chinese-relation-extraction__wiki_00.first20.jsonl", iter_wiki),
+    "ceval.csv": ("exam/mi-optimize__ceval-exam_dev_high_school_chinese_dev.csv", iter_exam),
+    "gaokao_subjective.json": ("exam/gaokao-bench__2010-2022_Math_I_Fill-in-the-Blank.json", iter_exam),
+    "guwenguanzhi.json": ("classical/chinese-poetry__蒙学_guwenguanzhi.first3juan.json", iter_classical),
+    "yuanqu.json": ("classical/chinese-poetry__元曲_yuanqu.first300.json", iter_classical),
 }
 _CACHE: dict[str, bytes] = {}
 
@@ -39,7 +48,7 @@ def _raw(samples_dir: Path, name: str) -> bytes:
     if name not in _CACHE:
         data = (samples_dir / SAMPLES[name][0]).read_bytes()
         _CACHE[name] = bz2.decompress(data) if name == "wiki.xml" else data
-        if name in ("logiqa.txt", "exam.json", "poems.json", "ruozhiba.json", "idioms.txt"):
+        if name not in ("wiki.xml", "baike.html", "exam.csv", "ceval.csv"):
             _CACHE[name] = _CACHE[name][:40_000]  # keep each example fast
     return _CACHE[name]
 
