@@ -13,7 +13,7 @@ import pytest
 
 from curation.llm import ChatError, ChatRequest, ChatResult, LLMClient, LLMError
 from curation.llm.cache import ResponseCache
-from curation.llm.client import parse_retry_after
+from curation.retry import parse_retry_after
 from tests.llm_fixtures import FakeLLMServer
 
 REPO = Path(__file__).resolve().parents[3]
