@@ -19,6 +19,7 @@ from typing import Any
 from curation.release.card import render_card
 from curation.pipeline.rundir import RunDir
 from schemas.features import release_features
+from schemas.redact import env_secrets, redact_text
 
 DEFAULT_SHARD_ROWS = 500_000
 
@@ -152,12 +153,15 @@ def build_release(
     try:
         writers: dict[str, _ConfigWriter] = {}
         stats: dict[str, ConfigStats] = {}
+        secrets = env_secrets()  # once: the environment does not change while we stream
         for record in run.iter_records(stage):
             config = record.source
             if config not in writers:
                 writers[config] = _ConfigWriter(staging / config, schema, shard_rows, batch_rows)
                 stats[config] = ConfigStats(config)
             row = record.release_row()
+            # `metadata` carries the provenance JSON and is published: no credential may ride along.
+            row["metadata"] = redact_text(row["metadata"], secrets, use_env=False)
             writers[config].add(row)
             stats[config].add(row, record.provenance.license, record.provenance.extra.get("review_status"))
         if not writers:
