@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import orjson
@@ -93,6 +94,11 @@ def resolve_connection() -> Connection:
     return Connection(url.rstrip("/"), key)
 
 
+def _without_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2])) if "@" in parts.netloc else url
+
+
 def _is_jwt(key: str) -> bool:
     return key.count(".") == 2 and key.startswith("ey")
 
@@ -103,10 +109,12 @@ class Client:
     def __init__(self, conn: Connection, *, retries: int = 5, backoff: float = 0.5, timeout: float = 600.0,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.conn, self.retries, self.backoff, self.sleep = conn, retries, backoff, sleep
-        self.url = redact_url(conn.url)  # what messages may show
+        # What messages may show, and what is called: without `user:pass@`, which httpx would send
+        # as `Authorization: Basic …` in place of the API key (every call then fails with 401).
+        self.url = redact_url(conn.url)
         # No keep-alive: Django's dev server adds ~45 ms per request on kept-alive connections.
         limits = httpx.Limits(max_keepalive_connections=0)
-        self.http = httpx.Client(base_url=conn.url, timeout=timeout, limits=limits)
+        self.http = httpx.Client(base_url=_without_userinfo(conn.url), timeout=timeout, limits=limits)
         self._auth: dict[str, str] | None = None
         self._seen_up = False
 
@@ -317,12 +325,12 @@ class Client:
             raise LSError(f"user {email} already exists on {self.url}")
         invite = self.request("GET", "/api/invite")
         token = invite["token"]
-        with httpx.Client(base_url=self.conn.url, timeout=60, follow_redirects=False) as browser:
+        with httpx.Client(base_url=_without_userinfo(self.conn.url), timeout=60, follow_redirects=False) as browser:
             browser.get("/user/signup/", params={"token": token})
             form = {"email": email, "password": password, "csrfmiddlewaretoken": browser.cookies.get("csrftoken", ""),
                     "allow_newsletters": "false"}
             response = browser.post(f"/user/signup/?token={token}", data=form,
-                                    headers={"Referer": f"{self.conn.url}/user/signup/"})
+                                    headers={"Referer": f"{_without_userinfo(self.conn.url)}/user/signup/"})
         if response.status_code != 302:
             raise LSError(f"signup of {email} failed (HTTP {response.status_code}); the password may be "
                           "too short or the email invalid")

@@ -11,7 +11,7 @@ What is removed:
 - the values of secret-looking query and fragment parameters (`token`, `access_token`, `key`,
   `api_key`, `sig`, `password`, `session`, `X-Amz-Signature`, any name ending in `token`,
   `secret`, `password`, `signature`, `credential` …) → `REDACTED`, names and order kept;
-- in free text also: `Bearer …` credentials, `Authorization:`/`Cookie:` header values,
+- in free text also: `Bearer …` and `Basic <user:password in base64>` credentials, `Authorization:`/`Cookie:` header values,
   `api_key=…`/`"token": "…"` pairs, and the values of the process's secret environment
   variables (HF_TOKEN, CQIA_LLM_API_KEY, CQIA_LS_API_KEY, CQIA_<SOURCE>_COOKIE, …) wherever
   they appear, plus any secret the caller passes (a key it holds, a header it sends).
@@ -19,6 +19,8 @@ What is removed:
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 from collections.abc import Iterable
@@ -45,7 +47,8 @@ _SECRET_ENV_NAME = re.compile(r"^CQIA_\w+_(COOKIE|API_KEY|TOKEN|PASSWORD|SECRET)
 MIN_SECRET_LEN = 6  # shorter values would blank ordinary words; nobody uses such a token
 
 _URL = re.compile(r"""[A-Za-z][A-Za-z0-9+.\-]*://[^\s"'<>`\\]+""")
-_AUTH_SCHEME = re.compile(r"(?i)\b(bearer)(\s+)[A-Za-z0-9._~+/=\-]{6,}")  # Basic/Token: see _HEADER
+_AUTH_SCHEME = re.compile(r"(?i)\b(bearer)(\s+)[A-Za-z0-9._~+/=\-]{6,}")  # Token: see _HEADER
+_BASIC = re.compile(r"\b(Basic\s+)([A-Za-z0-9+/]{8,}={0,2})")
 _HEADER = re.compile(r"(?im)\b(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key)"
                      r"""(["']?\s*[:=]\s*["']?)[^\r\n"']+""")
 _PAIR = re.compile(r"""(?i)(["']?)\b([A-Za-z][\w\-]*)\1(\s*[:=]\s*)(["']?)([^\s"'&,;}\]]+)""")
@@ -102,9 +105,19 @@ def env_secrets(environ: dict[str, str] | None = None) -> list[str]:
     return out
 
 
+def _basic(match: re.Match[str]) -> str:
+    """`Basic <base64 of user:password>` → redacted; `Basic information` is left alone."""
+    try:
+        decoded = base64.b64decode(match.group(2), validate=True)
+    except (binascii.Error, ValueError):
+        return match.group(0)
+    return f"{match.group(1)}{REDACTED}" if b":" in decoded else match.group(0)
+
+
 def _redact_free_text(text: str) -> str:
     text = _URL.sub(lambda m: redact_url(m.group()), text)
     text = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    text = _BASIC.sub(_basic, text)
     text = _HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
     return _PAIR.sub(lambda m: (m.group(0) if not is_secret_param(m.group(2)) or m.group(5) == REDACTED else
                                 f"{m.group(1)}{m.group(2)}{m.group(1)}{m.group(3)}{m.group(4)}{REDACTED}"), text)

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import openai
 import orjson
@@ -298,9 +299,18 @@ class LLMClient:
         limits = httpx2.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
         timeout = openai.Timeout(self.timeout_s, connect=min(10.0, self.timeout_s))
         return openai.AsyncOpenAI(
-            base_url=self.base_url, api_key=self._api_key or "no-key", max_retries=0, timeout=timeout,
+            base_url=self._transport_url(), api_key=self._api_key or "no-key", max_retries=0, timeout=timeout,
             http_client=openai.DefaultAsyncHttpxClient(limits=limits, timeout=timeout),
         )
+
+    def _transport_url(self) -> str:
+        """With an API key, `user:pass@` in the base URL is dropped: the HTTP library would turn it
+        into `Authorization: Basic …`, replacing the Bearer key (every call then fails with 401).
+        Without a key, userinfo stays: it is the only credential given (a proxy's Basic auth)."""
+        parts = urlsplit(self.base_url)
+        if not self._api_key or "@" not in parts.netloc:
+            return self.base_url
+        return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
     def _scrub(self, text: str) -> str:
         return redact_text(text, [self._api_key])
