@@ -50,7 +50,8 @@ SECRETS = {
 }
 # userinfo travels as `Authorization: Basic base64(user:password)`: that form must not leak either
 SECRETS |= {f"{name} (base64)": base64.b64encode(f"{user}:{SECRETS[name]}".encode()).decode()
-            for name, user in (("url_password", "crawler"), ("llm_url_password", "llmuser"))}
+            for name, user in (("url_password", "crawler"), ("llm_url_password", "llmuser"),
+                               ("ls_url_password", "admin"))}
 
 RUOZHIBA_ITEMS = [  # hand-written, in the shape of ruozhiba-title-good.json
     {"title": f"为什么第{i}只鸭子不会游泳", "abs": None, "href": f"/p/10000{i}?fr=good", "lz": "测试", "n_reply": "3"}
