@@ -136,7 +136,7 @@ class LLMClient:
         backoff_base_s: float = 0.5,
     ) -> None:
         if not base_url or not base_url.startswith(("http://", "https://")):
-            raise LLMError(f"base URL must start with http:// or https://, got {base_url!r}")
+            raise LLMError(f"base URL must start with http:// or https://, got {redact_url(base_url or '')!r}")
         if not model:
             raise LLMError("no model name given")
         if concurrency < 1:
