@@ -46,7 +46,8 @@ SECRET_ENV = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "CQIA_LLM_API_KEY", "CQIA_JU
 _SECRET_ENV_NAME = re.compile(r"^CQIA_\w+_(COOKIE|API_KEY|TOKEN|PASSWORD|SECRET)$")
 MIN_SECRET_LEN = 6  # shorter values would blank ordinary words; nobody uses such a token
 
-_URL = re.compile(r"""[A-Za-z][A-Za-z0-9+.\-]*://[^\s"'<>`\\]+""")
+_SCHEME_BEFORE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,15}\Z")  # searched up to a "://"
+_URL_REST = re.compile(r"""[^\s"'<>`\\]+""")
 _AUTH_SCHEME = re.compile(r"(?i)\b(bearer)(\s+)[A-Za-z0-9._~+/=\-]{6,}")  # Token: see _HEADER
 _BASIC = re.compile(r"\b(Basic\s+)([A-Za-z0-9+/]{8,}={0,2})")
 _HEADER = re.compile(r"(?im)\b(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key)"
@@ -93,11 +94,16 @@ def _redact_unparsable(url: str) -> str:
 
 
 def env_secrets(environ: dict[str, str] | None = None) -> list[str]:
-    """Secret values held in the environment now (and each cookie value of a cookie variable)."""
+    """Secret values held in the environment now (and each cookie value of a cookie variable).
+
+    Hot loops (a stage's rejects, a release's rows) call this once and pass the list on."""
     env = os.environ if environ is None else environ
     out: list[str] = []
-    for name, value in env.items():
-        if not value or not (name in SECRET_ENV or _SECRET_ENV_NAME.match(name)):
+    for name in list(env):  # names first: reading (decoding) every value costs more than matching
+        if not (name in SECRET_ENV or (name.startswith("CQIA_") and _SECRET_ENV_NAME.match(name))):
+            continue
+        value = env.get(name) or ""
+        if not value:
             continue
         out.append(value)
         if name.endswith("COOKIE"):
@@ -114,13 +120,45 @@ def _basic(match: re.Match[str]) -> str:
     return f"{match.group(1)}{REDACTED}" if b":" in decoded else match.group(0)
 
 
+def _redact_urls_in(text: str) -> str:
+    """Every `scheme://…` in `text` through redact_url (found from each "://", not by a regex scan)."""
+    out: list[str] = []
+    last, at = 0, text.find("://")
+    while at != -1:
+        scheme = _SCHEME_BEFORE.search(text, max(last, at - 16), at)
+        if scheme is None:
+            at = text.find("://", at + 3)
+            continue
+        rest = _URL_REST.match(text, at)
+        end = rest.end() if rest else at + 3
+        out += [text[last:scheme.start()], redact_url(text[scheme.start():end])]
+        last, at = end, text.find("://", end)
+    out.append(text[last:])
+    return "".join(out)
+
+
+_HEADER_NAMES = ("authorization", "cookie", "api-key")
+# Substrings every secret parameter name contains: text with none of them has no secret pair.
+_PAIR_HINTS = ("key", "token", "sig", "pass", "pwd", "secret", "auth", "session", "sid", "credential", "ticket",
+               "code_verifier")
+
+
 def _redact_free_text(text: str) -> str:
-    text = _URL.sub(lambda m: redact_url(m.group()), text)
-    text = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
-    text = _BASIC.sub(_basic, text)
-    text = _HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
-    return _PAIR.sub(lambda m: (m.group(0) if not is_secret_param(m.group(2)) or m.group(5) == REDACTED else
-                                f"{m.group(1)}{m.group(2)}{m.group(1)}{m.group(3)}{m.group(4)}{REDACTED}"), text)
+    """The pattern rules; each regex runs only when a cheap substring test says it could match."""
+    lowered = text.lower()
+    if "://" in text:
+        text = _redact_urls_in(text)
+    if "bearer" in lowered:
+        text = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    if "Basic" in text:
+        text = _BASIC.sub(_basic, text)
+    if any(name in lowered for name in _HEADER_NAMES):
+        text = _HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    if ("=" in text or ":" in text) and any(hint in lowered for hint in _PAIR_HINTS):
+        text = _PAIR.sub(lambda m: (m.group(0) if not is_secret_param(m.group(2)) or m.group(5) == REDACTED else
+                                    f"{m.group(1)}{m.group(2)}{m.group(1)}{m.group(3)}{m.group(4)}{REDACTED}"),
+                         text)
+    return text
 
 
 def redact_text(text: str, secrets: Iterable[str | None] = (), *, use_env: bool = True) -> str:
@@ -133,9 +171,9 @@ def redact_text(text: str, secrets: Iterable[str | None] = (), *, use_env: bool 
     return _redact_free_text(text)
 
 
-def redact_obj(obj: Any, secrets: Iterable[str | None] = ()) -> Any:
+def redact_obj(obj: Any, secrets: Iterable[str | None] = (), *, use_env: bool = True) -> Any:
     """A JSON-like value with every string redacted and every secret-named key's value blanked."""
-    secrets = [s for s in (*secrets, *env_secrets()) if s and len(s) >= MIN_SECRET_LEN]
+    secrets = [s for s in (*secrets, *(env_secrets() if use_env else ())) if s and len(s) >= MIN_SECRET_LEN]
 
     def walk(value: Any) -> Any:
         if isinstance(value, str):

@@ -88,7 +88,7 @@ def build_record(
         provenance = Provenance(
             source_id=source_id, url=url, fetched_at=page.fetched_at, raw_sha256=page.sha256,
             license=settings.license, author=author, location=location or page.location,
-            extra=redact_obj(extra) if extra else {},  # e.g. an API URL with the token it was called with
+            extra=redact_obj(extra, use_env=False) if extra else {},  # e.g. an API URL with its token
         )
     except ValidationError as exc:  # also provenance: a non-string author in the payload
         detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
