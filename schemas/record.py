@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from schemas.redact import redact_url
+
 AnswerFrom = Literal["human", "llm"]
 
 # C0 controls except \t and \n, DEL, C1 controls. \r is rejected too: sources must normalise
@@ -122,6 +124,12 @@ class Provenance(BaseModel):
     extra: dict[str, Any] = Field(
         default_factory=dict, description="Source-specific facts (votes, edits, annotators...)."
     )
+
+    @field_validator("url", "location")
+    @classmethod
+    def _no_credentials(cls, value: str | None) -> str | None:
+        """A crawl URL may carry `?token=` or `user:pass@`; provenance is published, so never them."""
+        return redact_url(value) if value else value
 
 
 class CuratedRecord(BaseModel):

@@ -8,13 +8,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from schemas.redact import redact_text
+
 console = Console(stderr=True)
 stdout = Console()
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    """Print a clear error and exit non-zero (no traceback for expected failures)."""
-    console.print(f"[bold red]error:[/] {message}", soft_wrap=True, highlight=False)
+    """Print a clear error and exit non-zero (no traceback for expected failures); a last net
+    scrubs credentials (URLs with tokens, known secret env values) from the message."""
+    console.print(f"[bold red]error:[/] {redact_text(message)}", soft_wrap=True, highlight=False)
     raise typer.Exit(code)
 
 

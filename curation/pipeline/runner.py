@@ -27,6 +27,7 @@ from curation import __version__
 from curation.pipeline.atomic import atomic_writer, clean_temp_files, read_json, write_json_atomic
 from curation.pipeline.rundir import MANIFEST, PROGRESS, RunDir
 from schemas import CuratedRecord, InvalidItem
+from schemas.redact import env_secrets, redact_obj, redact_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +65,16 @@ class Stage:
     shard_size: int = 20_000
     total: int | None = None
 
+    def recorded_inputs(self) -> list[dict[str, Any]]:
+        """Inputs as the manifest records them: a crawl URL's token or password never lands on disk."""
+        return redact_obj(self.inputs)
+
+    def recorded_params(self) -> dict[str, Any]:
+        return redact_obj(self.params)
+
     def fingerprint(self) -> str:
-        key = {"name": self.name, "inputs": self.inputs, "params": self.params, "shard_size": self.shard_size}
+        key = {"name": self.name, "inputs": self.recorded_inputs(), "params": self.recorded_params(),
+               "shard_size": self.shard_size}
         return hashlib.sha256(orjson.dumps(key, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
@@ -208,12 +217,13 @@ def _record_json(record: CuratedRecord) -> bytes:
     return record.__pydantic_serializer__.to_json(record)
 
 
-def _reject_row(outcome: Dropped | InvalidItem) -> dict[str, Any]:
+def _reject_row(outcome: Dropped | InvalidItem, secrets: list[str]) -> dict[str, Any]:
+    """A rejects line; InvalidItem scrubs itself (schemas), a drop's detail (an LLM error, say) here."""
     if isinstance(outcome, Dropped):
         return {
             "kind": "dropped",
             "reason": outcome.reason,
-            "detail": outcome.detail,
+            "detail": redact_text(outcome.detail, secrets, use_env=False),
             "location": outcome.record.provenance.location,
             "source": outcome.record.source,
             "id": outcome.record.id,
@@ -298,6 +308,7 @@ def run_stage(run: RunDir, stage: Stage, *, force: bool = False, progress: bool 
     rejects: list[bytes] = []
     counts = _Counts()
     pending = 0
+    secrets = env_secrets()
 
     with _progress(stage.name, stage.total, resumed_from, enabled=progress) as advance:
         for outcome in stage.produce(resumed_from):
@@ -310,10 +321,10 @@ def run_stage(run: RunDir, stage: Stage, *, force: bool = False, progress: bool 
                 kept.append(_record_json(outcome.record) + b"\n")
                 counts.add(outcome.record.source, "kept")
             elif isinstance(outcome, Dropped):
-                rejects.append(orjson.dumps(_reject_row(outcome)) + b"\n")
+                rejects.append(orjson.dumps(_reject_row(outcome, secrets)) + b"\n")
                 counts.add(outcome.record.source, "dropped", outcome.reason)
             elif isinstance(outcome, InvalidItem):
-                rejects.append(orjson.dumps(_reject_row(outcome)) + b"\n")
+                rejects.append(orjson.dumps(_reject_row(outcome, secrets)) + b"\n")
                 counts.add(outcome.source or "unknown", "invalid", outcome.reason)
             else:
                 raise TypeError(f"stage {stage.name!r} yielded {type(outcome).__name__}, not an outcome")
@@ -331,8 +342,8 @@ def run_stage(run: RunDir, stage: Stage, *, force: bool = False, progress: bool 
     manifest = {
         "stage": stage.name,
         "fingerprint": fingerprint,
-        "inputs": stage.inputs,
-        "params": stage.params,
+        "inputs": stage.recorded_inputs(),
+        "params": stage.recorded_params(),
         "shard_size": stage.shard_size,
         "code_version": code_version(),
         "counts": total.to_dict(),

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curation.release.card import render_card
 from curation.pipeline.rundir import RunDir
+from curation.release.card import render_card
 from schemas.features import release_features
+from schemas.redact import env_secrets, redact_obj, redact_text
 
 DEFAULT_SHARD_ROWS = 500_000
 
@@ -152,11 +153,17 @@ def build_release(
     try:
         writers: dict[str, _ConfigWriter] = {}
         stats: dict[str, ConfigStats] = {}
+        secrets = env_secrets()  # once: the environment does not change while we stream
         for record in run.iter_records(stage):
             config = record.source
             if config not in writers:
                 writers[config] = _ConfigWriter(staging / config, schema, shard_rows, batch_rows)
                 stats[config] = ConfigStats(config)
+            # `metadata` carries the provenance and is published: no credential may ride along. URL and
+            # location scrub themselves (schemas); the free-form parts are scrubbed here.
+            if record.provenance.extra:
+                record.provenance.extra = redact_obj(record.provenance.extra, secrets, use_env=False)
+            record.record.metadata = redact_text(record.record.metadata, secrets, use_env=False)
             row = record.release_row()
             writers[config].add(row)
             stats[config].add(row, record.provenance.license, record.provenance.extra.get("review_status"))

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from schemas import InstructionRecord
+from schemas.redact import redact_text
 
 TASK_CATEGORIES = ["question-answering", "text-generation", "text2text-generation", "text-classification"]
 
@@ -188,4 +189,5 @@ def render_card(
         "```",
         "",
     ]
-    return f"---\n{meta}---\n\n" + "\n".join(body)
+    # The card quotes run manifests (inputs, parameters, reject reasons): publish no credential.
+    return redact_text(f"---\n{meta}---\n\n" + "\n".join(body))

@@ -13,7 +13,6 @@ import glob
 import hashlib
 import json
 import os
-import random
 import re
 import subprocess
 import sys
@@ -28,10 +27,14 @@ from typing import Any, TypeVar
 
 import yaml
 from rich.table import Table
+from tenacity import RetryCallState
+
+from curation.retry import hub_retrying
+from schemas.redact import redact_text, redact_url
 
 T = TypeVar("T")
 
-RETRY_STATUS = (429, 500, 502, 503, 504)
+RETRY_STATUS = (408, 429, 500, 502, 503, 504)
 PUSH_ID_PREFIX = "cqia-push-id: "
 KEEP_REMOTE = frozenset({".gitattributes"})
 _REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -272,7 +275,7 @@ def resolve_token(token: str | None) -> str | None:
 
 
 def _scrub(text: str, token: str | None) -> str:
-    return text.replace(token, "***") if token else text
+    return redact_text(text, [token])
 
 
 def _transient_exceptions() -> tuple[type[BaseException], ...]:
@@ -290,39 +293,24 @@ def _status_of(exc: BaseException) -> int | None:
     return getattr(response, "status_code", None)
 
 
-def _retry_after(exc: BaseException) -> float | None:
-    response = getattr(exc, "response", None)
-    value = response.headers.get("Retry-After") if response is not None else None
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
 def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, _transient_exceptions()) or _status_of(exc) in RETRY_STATUS
 
 
-def backoff_delay(attempt: int, retry_after: float | None, base: float = 1.0, cap: float = 60.0) -> float:
-    """Retry-After wins when the server sends it; otherwise exponential with full jitter."""
-    if retry_after is not None:
-        return min(cap, retry_after) + random.uniform(0, 0.1 * max(retry_after, 1))
-    return random.uniform(0.5, 1.0) * min(cap, base * 2**attempt)
+def _retry_note(on_retry: Callable[[int, float, BaseException], None] | None) -> Callable[[RetryCallState], None]:
+    def note(state: RetryCallState) -> None:
+        if on_retry and state.outcome is not None and state.next_action is not None:
+            on_retry(state.attempt_number, state.next_action.sleep, state.outcome.exception())
+    return note
 
 
 def with_retries(fn: Callable[[], T], what: str, max_retries: int, token: str | None,
                  on_retry: Callable[[int, float, BaseException], None] | None = None) -> T:
-    for attempt in range(max_retries + 1):
-        try:
-            return fn()
-        except Exception as e:
-            if not _is_transient(e) or attempt == max_retries:
-                raise ReleasePushError(_scrub(f"{what} failed: {_short(e)}", token)) from e
-            delay = backoff_delay(attempt, _retry_after(e))
-            if on_retry:
-                on_retry(attempt + 1, delay, e)
-            time.sleep(delay)
-    raise AssertionError("unreachable")
+    """`fn()` under the Hub policy (curation/retry.py: 429/5xx/network errors, Retry-After honoured)."""
+    try:
+        return hub_retrying(max_retries, _is_transient, before_sleep=_retry_note(on_retry))(fn)
+    except Exception as e:
+        raise ReleasePushError(_scrub(f"{what} failed: {_short(e)}", token)) from e
 
 
 def _short(e: BaseException) -> str:
@@ -464,7 +452,7 @@ def _finish(plan: PushPlan, api: Any, sha: str, created: bool, attempts: int, de
     verify_seconds = time.monotonic() - t0
     result = PushResult(
         repo_id=plan.repo_id, commit_sha=sha,
-        commit_url=f"{api.endpoint}/datasets/{plan.repo_id}/commit/{sha}", tag=plan.tag,
+        commit_url=f"{redact_url(api.endpoint)}/datasets/{plan.repo_id}/commit/{sha}", tag=plan.tag,
         private=plan.private, files=len(plan.files), bytes=plan.total_size, deleted=deleted,
         commit_created=created, commit_attempts=attempts, push_seconds=push_seconds,
         verify_seconds=verify_seconds, checks=checks, notes=notes,
@@ -532,32 +520,40 @@ def _create_tag(api: Any, repo_id: str, tag: str, sha: str, message: str, retry:
 
 def _commit_once(api: Any, repo_id: str, ops: list[Any], message: str, description: str, parent: str,
                  push_id: str, max_retries: int, token: str | None, ui: _Progress) -> tuple[str, bool, int]:
-    """create_commit pinned to `parent`, retried on 429/5xx; before each retry, look at the branch
-    head: if our commit landed (response lost), use it instead of committing twice."""
-    attempt = 0
-    while True:
-        attempt += 1
+    """create_commit pinned to `parent`, retried on 429/5xx by the Hub policy; before a retry, look at
+    the branch head: if our commit landed (response lost), use it instead of committing twice."""
+    attempts = 0
+
+    def attempt() -> tuple[str, bool]:
+        nonlocal attempts
+        attempts += 1
         try:
             info = api.create_commit(repo_id, operations=ops, commit_message=message,
-                                     commit_description=description, repo_type="dataset",
-                                     parent_commit=parent)
-            return info.oid, info.oid != parent, attempt
+                                     commit_description=description, repo_type="dataset", parent_commit=parent)
+            return info.oid, info.oid != parent
         except Exception as e:
             if not _is_transient(e) and _status_of(e) not in (409, 412):
                 raise ReleasePushError(_scrub(f"commit to {repo_id} failed: {_short(e)}", token)) from e
             landed = _our_commit_at_head(api, repo_id, parent, push_id, max_retries, token)
             if landed:
-                ui.step(f"commit attempt {attempt} reported {_short(e)[:80]} but the commit landed: {landed[:12]}")
-                return landed, True, attempt
+                ui.step(f"commit attempt {attempts} reported {_short(e)[:80]} but the commit landed: {landed[:12]}")
+                return landed, True
             if _status_of(e) in (409, 412):
                 raise ReleasePushError(f"the main branch of {repo_id} moved during the push (another commit "
                                        "landed); re-run the push to build on the new head") from e
-            if attempt > max_retries:
-                raise ReleasePushError(_scrub(f"commit to {repo_id} failed after {attempt} attempts: "
-                                              f"{_short(e)}", token)) from e
-            delay = backoff_delay(attempt - 1, _retry_after(e))
-            ui.step(f"commit attempt {attempt}: {_short(e)[:100]} - retrying in {delay:.1f}s")
-            time.sleep(delay)
+            raise  # transient and not landed: the policy waits and tries again
+
+    def note(n: int, delay: float, e: BaseException) -> None:
+        ui.step(f"commit attempt {n}: {_short(e)[:100]} - retrying in {delay:.1f}s")
+
+    try:
+        sha, created = hub_retrying(max_retries, _is_transient, before_sleep=_retry_note(note))(attempt)
+    except ReleasePushError:
+        raise
+    except Exception as e:
+        raise ReleasePushError(_scrub(f"commit to {repo_id} failed after {attempts} attempts: "
+                                      f"{_short(e)}", token)) from e
+    return sha, created, attempts
 
 
 def _our_commit_at_head(api: Any, repo_id: str, parent: str, push_id: str, max_retries: int,

@@ -25,6 +25,7 @@ from schemas import (
     make_record_id,
     truncate_raw,
 )
+from schemas.redact import redact_obj, redact_url
 from sources.html_markdown import clean_text
 from sources.http.cache import CachedResponse
 from sources.http.crawl import Crawler
@@ -89,7 +90,7 @@ def build_record(
         provenance = Provenance(
             source_id=source_id, url=url, fetched_at=page.fetched_at, raw_sha256=page.sha256,
             license=settings.license, author=author, location=location or page.location,
-            extra=extra or {},
+            extra=redact_obj(extra, use_env=False) if extra else {},  # e.g. an API URL with its token
         )
     except ValidationError as exc:  # also provenance: a non-string author in the payload
         detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
@@ -109,7 +110,7 @@ def _response_outcome(response: CachedResponse, source: str) -> InvalidItem | No
         return None
     reason = "robots_disallowed" if response.error == "robots_disallowed" else (
         f"http_{response.status}" if response.error is None else "fetch_failed")
-    return InvalidItem(location=response.url, reason=reason,
+    return InvalidItem(location=redact_url(response.url), reason=reason,
                        detail=response.error or f"HTTP {response.status}", source=source)
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 
+from schemas.redact import redact_url
 from sources.http.cache import CachedResponse
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
@@ -101,10 +102,11 @@ def page_from_file(path: Path) -> RawPage:
 
 
 def page_from_response(response: CachedResponse) -> RawPage:
+    """The page a parser sees: its URLs carry no credentials, so neither can its records."""
     return RawPage(
-        location=response.url,
+        location=redact_url(response.url),
         body=response.body,
         fetched_at=response.fetched_at,
-        url=response.final_url or response.url,
+        url=response.final_url or redact_url(response.url),
         content_type=response.headers.get("content-type", ""),
     )
