@@ -7,14 +7,13 @@ its file:line instead of crashing the run.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from itertools import islice
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from curation.pipeline.rundir import RunDir
-from curation.pipeline.runner import Dropped, Kept, Outcome, Stage, stage_input
+from curation.pipeline.runner import Dropped, Kept, LineTask, Outcome, Stage, stage_input, upstream_shards
 from schemas import CuratedRecord, InvalidItem, truncate_raw
 
 # Who may vouch for human_verified=true: a person in our annotation loop, or the upstream
@@ -40,20 +39,15 @@ def validate_row(location: str, row: dict[str, Any]) -> Outcome:
     return Kept(record)
 
 
+def validate_line(line: bytes, location: str) -> Outcome:
+    return validate_row(location, orjson.loads(line))
+
+
 def validate_stage(run: RunDir, upstreams: list[str], *, shard_size: int = 20_000) -> Stage:
-    """Stage `validate` over the given upstream stages, in order."""
-
-    def rows() -> Iterator[tuple[str, dict[str, Any]]]:
-        for upstream in upstreams:
-            yield from run.iter_rows(upstream)
-
-    def produce(skip: int) -> Iterator[Outcome]:
-        for location, row in islice(rows(), skip, None):
-            yield validate_row(location, row)
-
+    """Stage `validate` over the given upstream stages, in order: one task per upstream shard."""
     return Stage(
         name="validate",
-        produce=produce,
+        tasks=[LineTask(path, validate_line) for path in upstream_shards(run, upstreams)],
         inputs=[stage_input(run, u) for u in upstreams],
         params={"verifiers": list(VERIFIERS)},
         shard_size=shard_size,
