@@ -46,15 +46,20 @@ RayAddressOpt = Annotated[str | None, typer.Option(
     "--ray-address", envvar="CQIA_RAY_ADDRESS",
     help="Ray cluster to join (host:port, or ray://host:10001); default: start a local Ray instance.")]
 WorkersOpt = Annotated[int | None, typer.Option(
-    "--workers", help="Local worker processes (0 = all cores; default: the stage's own setting).")]
+    "--workers", help="Local worker processes (0 = all cores; default: CQIA_WORKERS, else the stage's setting).")]
 
 
 @contextmanager
 def stage_executor(name: str, address: str | None, workers: int | None = None,
                    default_workers: int = 0) -> Iterator[Any]:
-    """The executor a command's options name, closed (Ray shut down) when the command ends."""
+    """The executor a command's options name, closed (Ray shut down) when the command ends.
+    Local workers: `--workers`, else the CQIA_WORKERS environment variable, else the default."""
+    import os
+
     from curation.pipeline.executors import make_executor
 
+    if workers is None and os.environ.get("CQIA_WORKERS", "").strip().isdigit():
+        workers = int(os.environ["CQIA_WORKERS"])
     try:
         executor = make_executor(name, address=address, workers=default_workers if workers is None else workers)
     except (ValueError, RuntimeError, ConnectionError) as exc:

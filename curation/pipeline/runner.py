@@ -390,11 +390,12 @@ def execute_task(job: TaskJob, task: int, advance: Callable[[int], None] | None 
     counts = _Counts()
     pending = 0
 
-    def flush() -> None:
+    def flush(final: bool = False) -> None:
         nonlocal kept, rejects, counts, pending
         checkpoint = _write_chunk(job, task, len(chunks), kept, rejects, pending, counts)
         checkpoint["fingerprint"] = job.fingerprint
-        write_json_atomic(_chunk_marker(job.stage_dir, task, checkpoint["chunk"]), checkpoint)
+        if not final:  # the last chunk is covered by the task marker written next
+            write_json_atomic(_chunk_marker(job.stage_dir, task, checkpoint["chunk"]), checkpoint)
         chunks.append(checkpoint)
         kept, rejects, counts, pending = [], [], _Counts(), 0
 
@@ -421,7 +422,7 @@ def execute_task(job: TaskJob, task: int, advance: Callable[[int], None] | None 
         if pending >= job.shard_size:
             flush()
     if pending:
-        flush()
+        flush(final=True)
     total = _Counts()
     for checkpoint in chunks:
         total.merge(checkpoint["counts"])

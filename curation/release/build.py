@@ -7,6 +7,7 @@ are kept as compact integer arrays.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import statistics
 import tempfile
@@ -56,6 +57,17 @@ class ConfigStats:
         self.instruction_len.append(len(row["instruction"]))
         self.output_len.append(len(row["output"]))
 
+    def merge(self, other: ConfigStats) -> None:
+        """Add another part's statistics (parts merged in stream order give the one-pass result)."""
+        self.rows += other.rows
+        self.human_verified += other.human_verified
+        for mine, theirs in ((self.answer_from, other.answer_from), (self.licenses, other.licenses),
+                             (self.domains, other.domains), (self.task_major, other.task_major),
+                             (self.review_status, other.review_status)):
+            mine.update(theirs)
+        self.instruction_len.extend(other.instruction_len)
+        self.output_len.extend(other.output_len)
+
     def summary(self) -> dict[str, Any]:
         return {
             "config": self.name,
@@ -84,26 +96,38 @@ class ReleaseSummary:
 
 
 class _ConfigWriter:
-    """Writes one config's rows into numbered Parquet shards, renamed `-of-N` at the end."""
+    """Writes one config's rows into numbered Parquet shards, renamed `-of-N` at the end. Rows
+    arrive as Arrow tables (one per input shard) and leave in row groups of exactly `batch_rows`
+    (the last one shorter, and none across a Parquet shard boundary), however they arrived."""
 
     def __init__(self, directory: Path, schema: Any, shard_rows: int, batch_rows: int) -> None:
         self.directory, self.schema = directory, schema
         self.shard_rows, self.batch_rows = shard_rows, batch_rows
-        self.buffer: list[dict[str, Any]] = []
+        self.pending: list[Any] = []
+        self.pending_rows = 0
         self.shards: list[Path] = []
         self.writer: Any = None
         self.rows_in_shard = 0
 
-    def add(self, row: dict[str, Any]) -> None:
-        self.buffer.append(row)
-        if len(self.buffer) >= self.batch_rows:
-            self._flush()
+    def add_table(self, table: Any) -> None:
+        self.pending.append(table)
+        self.pending_rows += table.num_rows
+        while self.pending_rows >= self.batch_rows:
+            self._write(self._take(self.batch_rows))
 
-    def _flush(self) -> None:
+    def _take(self, rows: int) -> Any:
         import pyarrow as pa
+
+        table = pa.concat_tables(self.pending) if len(self.pending) > 1 else self.pending[0]
+        head, rest = table.slice(0, rows), table.slice(rows)
+        self.pending = [rest] if rest.num_rows else []
+        self.pending_rows = rest.num_rows
+        return head
+
+    def _write(self, table: Any) -> None:
         import pyarrow.parquet as pq
 
-        while self.buffer:
+        while table.num_rows:
             if self.writer is None:
                 path = self.directory / f"train-{len(self.shards):05d}.parquet.partial"
                 self.directory.mkdir(parents=True, exist_ok=True)
@@ -111,15 +135,16 @@ class _ConfigWriter:
                 self.shards.append(path)
                 self.rows_in_shard = 0
             room = self.shard_rows - self.rows_in_shard
-            chunk, self.buffer = self.buffer[:room], self.buffer[room:]
-            self.writer.write_table(pa.Table.from_pylist(chunk, schema=self.schema))
-            self.rows_in_shard += len(chunk)
+            chunk, table = table.slice(0, room), table.slice(room)
+            self.writer.write_table(chunk.combine_chunks())
+            self.rows_in_shard += chunk.num_rows
             if self.rows_in_shard >= self.shard_rows:
                 self.writer.close()
                 self.writer = None
 
     def close(self) -> list[str]:
-        self._flush()
+        if self.pending_rows:
+            self._write(self._take(self.pending_rows))
         if self.writer is not None:
             self.writer.close()
         names = []
@@ -128,6 +153,55 @@ class _ConfigWriter:
             path.rename(final)
             names.append(final.name)
         return names
+
+
+@dataclass(frozen=True)
+class _ConvertJob:
+    shards: list[Any]
+    pieces: Any  # where workers put their Arrow pieces (inside the run directory: reachable by all)
+
+
+def convert_shard(job: _ConvertJob, index: int) -> dict[str, Any]:
+    """Executor task: one stage shard's records -> release rows (scrubbed), an Arrow piece per
+    config and that config's statistics for the card."""
+    import pyarrow as pa
+
+    from curation.pipeline.atomic import atomic_writer
+    from schemas import CuratedRecord
+
+    schema = release_features().arrow_schema
+    secrets = env_secrets()
+    rows: dict[str, list[dict[str, Any]]] = {}
+    stats: dict[str, ConfigStats] = {}
+    with job.shards[index].open("rb") as handle:
+        for line in handle:
+            record = CuratedRecord.model_validate_json(line)
+            config = record.source
+            if config not in rows:
+                rows[config], stats[config] = [], ConfigStats(config)
+            # `metadata` carries the provenance and is published: no credential may ride along. URL and
+            # location scrub themselves (schemas); the free-form parts are scrubbed here.
+            if record.provenance.extra:
+                record.provenance.extra = redact_obj(record.provenance.extra, secrets, use_env=False)
+            record.record.metadata = redact_text(record.record.metadata, secrets, use_env=False)
+            row = record.release_row()
+            rows[config].append(row)
+            stats[config].add(row, record.provenance.license, record.provenance.extra.get("review_status"))
+    pieces = {}
+    for k, (config, config_rows) in enumerate(rows.items()):
+        path = job.pieces / f"{index:05d}-{k:03d}.arrow"
+        table = pa.Table.from_pylist(config_rows, schema=schema)
+        with atomic_writer(path) as out, pa.ipc.new_file(out, schema) as writer:
+            writer.write_table(table)
+        pieces[config] = path
+    return {"shard": index, "configs": list(rows), "pieces": pieces, "stats": stats}
+
+
+def _read_piece(path: Any) -> Any:
+    import pyarrow as pa
+
+    with path.open("rb") as handle:
+        return pa.ipc.open_file(pa.BufferReader(handle.read())).read_all()
 
 
 def build_release(
@@ -140,8 +214,16 @@ def build_release(
     shard_rows: int = DEFAULT_SHARD_ROWS,
     batch_rows: int = 10_000,
     overwrite: bool = False,
+    executor: Any = None,
 ) -> ReleaseSummary:
-    """Build `out_dir/<config>/train-*.parquet` and `out_dir/README.md` from a run's stage."""
+    """Build `out_dir/<config>/train-*.parquet` and `out_dir/README.md` from a run's stage.
+
+    The stage's shards are converted by `executor` tasks (default: in this process) into Arrow
+    pieces under RUN/_release/; this process then streams them, in shard order, into each
+    config's Parquet files, so the bytes do not depend on the executor."""
+    from curation.pipeline.executors import LocalExecutor
+    from curation.pipeline.storage import rmtree
+
     run = RunDir(run_dir)
     stage = stage or run.latest_stage()
     run.require_manifest(stage)
@@ -150,23 +232,25 @@ def build_release(
     schema = release_features().arrow_schema
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    pieces_dir = run.root / "_release" / hashlib.sha256(str(out_dir.resolve()).encode()).hexdigest()[:12]
     try:
         writers: dict[str, _ConfigWriter] = {}
         stats: dict[str, ConfigStats] = {}
-        secrets = env_secrets()  # once: the environment does not change while we stream
-        for record in run.iter_records(stage):
-            config = record.source
-            if config not in writers:
-                writers[config] = _ConfigWriter(staging / config, schema, shard_rows, batch_rows)
-                stats[config] = ConfigStats(config)
-            # `metadata` carries the provenance and is published: no credential may ride along. URL and
-            # location scrub themselves (schemas); the free-form parts are scrubbed here.
-            if record.provenance.extra:
-                record.provenance.extra = redact_obj(record.provenance.extra, secrets, use_env=False)
-            record.record.metadata = redact_text(record.record.metadata, secrets, use_env=False)
-            row = record.release_row()
-            writers[config].add(row)
-            stats[config].add(row, record.provenance.license, record.provenance.extra.get("review_status"))
+        rmtree(pieces_dir)
+        shards = run.shard_paths(stage)
+        job = _ConvertJob(shards, pieces_dir)
+        done = {}
+        for result in (executor or LocalExecutor(1)).map_unordered(convert_shard, job, list(range(len(shards)))):
+            done[result["shard"]] = result
+        for index in range(len(shards)):  # shard order: the same stream whatever ran the tasks
+            result = done[index]
+            for config in result["configs"]:
+                if config not in writers:
+                    writers[config] = _ConfigWriter(staging / config, schema, shard_rows, batch_rows)
+                    stats[config] = ConfigStats(config)
+                writers[config].add_table(_read_piece(result["pieces"][config]))
+                stats[config].merge(result["stats"][config])
+        rmtree(pieces_dir)
         if not writers:
             raise ReleaseBuildError(f"{run_dir}: stage {stage!r} has no records to release")
         for config, writer in writers.items():
@@ -182,5 +266,6 @@ def build_release(
         staging.rename(out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        rmtree(pieces_dir)
         raise
     return ReleaseSummary(out_dir=out_dir, stage=stage, configs=summaries)
