@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,20 +37,32 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _stop(proc: subprocess.Popen, grace: float = 3.0) -> None:
-    """SIGTERM the process group this test started (the daemon and what it forked), then SIGKILL."""
+def _stop(*procs: subprocess.Popen, grace: float = 3.0) -> None:
+    """SIGTERM the process groups this test started (each daemon and what it forked), wait a
+    little, then SIGKILL what is left; all groups at once."""
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.time() + wait
-        while time.time() < deadline:
+        for proc in procs:
             try:
-                os.killpg(proc.pid, 0)
+                os.killpg(proc.pid, sig)
             except ProcessLookupError:
-                return
+                pass
+        deadline = time.time() + wait
+        while time.time() < deadline and any(_group_alive(p) for p in procs):
             time.sleep(0.2)
+    for proc in procs:
+        try:
+            proc.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def _group_alive(proc: subprocess.Popen) -> bool:
+    proc.poll()  # reap the leader if it exited
+    try:
+        os.killpg(proc.pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 @dataclass
@@ -102,9 +115,10 @@ class RayCluster:
     address: str
     head: subprocess.Popen
     worker: subprocess.Popen
+    executor: Any  # a RayExecutor connected to the cluster (one driver connection per session)
 
     def worker_processes(self) -> list[int]:
-        """Pids of Ray worker processes (running a task) that belong to this cluster."""
+        """Pids of Ray worker processes that belong to this cluster."""
         import psutil
 
         pids = []
@@ -126,49 +140,69 @@ def _ray_cmd(*args: str, temp_dir: str) -> list[str]:
 
 @pytest.fixture(scope="session")
 def ray_cluster(s3_server: S3Server) -> Iterator[RayCluster]:
-    """A head and a second worker node (1 CPU each) for the whole session; the S3 endpoint and
-    credentials are in their environment so workers can reach an s3:// run directory."""
+    """A head and a second worker node (1 CPU each) for the whole session, and one driver
+    connection to it (the RayExecutor the tests and in-process CLI commands share). The S3
+    endpoint and credentials are in the nodes' environment so workers can reach s3:// runs."""
+    from curation.pipeline.executors import RayExecutor
+
     temp_dir = tempfile.mkdtemp(prefix="cqia-ray-", dir="/tmp")  # Ray's socket paths must stay short
     env = {**os.environ, **s3_server.env, "RAY_USAGE_STATS_ENABLED": "0",
            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
     port = free_port()
     address = f"127.0.0.1:{port}"
     logs = Path(temp_dir)
-    head = subprocess.Popen(_ray_cmd("--head", f"--port={port}", "--include-dashboard=false", temp_dir=temp_dir),
-                            env=env, stdout=open(logs / "head.out", "wb"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    worker = None
+    procs = [subprocess.Popen(_ray_cmd("--head", f"--port={port}", "--include-dashboard=false", temp_dir=temp_dir),
+                              env=env, stdout=open(logs / "head.out", "wb"), stderr=subprocess.STDOUT,
+                              start_new_session=True)]
+    executor = None
     try:
-        _wait_nodes(address, 1, head)
-        worker = subprocess.Popen(_ray_cmd(f"--address={address}", temp_dir=temp_dir), env=env,
-                                  stdout=open(logs / "worker.out", "wb"), stderr=subprocess.STDOUT,
-                                  start_new_session=True)
-        _wait_nodes(address, 2, worker)
-        yield RayCluster(address, head, worker)
-    finally:
-        try:
-            import ray
+        _wait_port(port, procs[0])
+        executor = RayExecutor(address)  # returns once the head is fully up
 
-            if ray.is_initialized():
-                ray.shutdown()
-        except ImportError:
-            pass
-        if worker is not None:
-            _stop(worker)
-        _stop(head)
+        def start_worker() -> subprocess.Popen:
+            return subprocess.Popen(_ray_cmd(f"--address={address}", temp_dir=temp_dir), env=env,
+                                    stdout=open(logs / "worker.out", "ab"), stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+
+        procs.append(start_worker())
+        try:
+            _wait_nodes(2, procs)
+        except RuntimeError:  # a node start that lost a race with the head: once more
+            _stop(procs.pop())
+            procs.append(start_worker())
+            _wait_nodes(2, procs)
+        executor.refresh()
+        yield RayCluster(address, procs[0], procs[1], executor)
+    finally:
+        if executor is not None:
+            executor.close()
+        _stop(*procs)
         shutil.rmtree(temp_dir, ignore_errors=True)
 
 
-def _wait_nodes(address: str, count: int, proc: subprocess.Popen, timeout: float = 150.0) -> None:
-    """Poll `ray status` until `count` nodes are alive (start-up on 2 busy cores is slow)."""
+def _wait_port(port: int, proc: subprocess.Popen, timeout: float = 120.0) -> None:
     deadline = time.time() + timeout
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"`ray start` exited with {proc.returncode}")
-        out = subprocess.run([str(BIN / "ray"), "status", f"--address={address}"], capture_output=True,
-                             text=True, env=env, timeout=60)
-        if out.returncode == 0 and out.stdout.count("node_") >= count:
+            raise RuntimeError(f"`ray start --head` exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"Ray head did not open port {port} in {timeout:.0f} s")
+
+
+def _wait_nodes(count: int, procs: list[subprocess.Popen], timeout: float = 150.0) -> None:
+    """Wait (through the driver's connection) until `count` nodes are alive."""
+    import ray
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for proc in procs:
+            if proc.poll() is not None:
+                raise RuntimeError(f"`ray start` exited with {proc.returncode}")
+        if sum(1 for node in ray.nodes() if node["Alive"]) >= count:
             return
-        time.sleep(1.0)
-    raise RuntimeError(f"Ray cluster at {address} did not reach {count} node(s) in {timeout:.0f} s")
+        time.sleep(0.5)
+    raise RuntimeError(f"the Ray cluster did not reach {count} node(s) in {timeout:.0f} s")

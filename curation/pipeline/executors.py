@@ -159,7 +159,11 @@ class RayExecutor:
                 kwargs.update(num_cpus=workers or None, include_dashboard=False)
             ray.init(**kwargs)
             self._owns = True
-        self._workers = int(ray.cluster_resources().get("CPU", 1))
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read the cluster's CPU count (nodes may join after connecting)."""
+        self._workers = int(self._ray.cluster_resources().get("CPU", 1))
 
     @property
     def workers(self) -> int:
