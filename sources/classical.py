@@ -28,11 +28,11 @@ from sources.filecommon import (
     decode,
     file_time,
     invalid,
-    load_json_file,
     normalize_newlines,
     schema_error,
     sha256_text,
 )
+from sources.fileread import iter_json
 from sources.opencc_convert import t2s
 from sources.settings import SourceSettings, load_settings
 
@@ -85,19 +85,16 @@ def _poem_tasks(poem: dict[str, Any], form: str | None, dynasty: str, settings: 
 
 
 def iter_poems(path: Path, settings: SourceSettings) -> Iterator[CuratedRecord | InvalidItem]:
-    items = load_json_file(path, SOURCE)
-    if isinstance(items, InvalidItem):
-        yield items
-        return
-    if not isinstance(items, list):
-        yield invalid(str(path), "json_shape", "expected a list of poems", SOURCE)
-        return
     backend = settings.options.get("opencc_backend", "reimplemented")
     skip_tags = set(settings.options.get("non_theme_tags", []))
     dynasty = _dynasty(path, settings)
-    fetched_at = file_time(path)
-    for index, item in enumerate(items):
-        location = f"{path}#{index}"
+    fetched_at: str | None = None
+    for entry in iter_json(path, SOURCE):
+        if isinstance(entry, InvalidItem):
+            yield entry
+            continue
+        location, index, item = entry.location, entry.index, entry.value
+        fetched_at = fetched_at or file_time(path)
         if not isinstance(item, dict):
             yield invalid(location, "wrong_type", f"item is {type(item).__name__}", SOURCE, item)
             continue

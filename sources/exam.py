@@ -14,8 +14,6 @@ can exclude them from evaluation overlap.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,14 +25,14 @@ from pydantic import ValidationError
 from schemas import CuratedRecord, InstructionRecord, InvalidItem, Provenance, make_record_id
 from sources.choice import ChoiceError, answer_line, format_options, split_options
 from sources.filecommon import (
-    decode,
     file_time,
     invalid,
-    load_json_file,
     normalize_newlines,
     schema_error,
     sha256_text,
+    short_label,
 )
+from sources.fileread import iter_csv, iter_json
 from sources.settings import SourceSettings, load_settings
 
 SOURCE = "exam"
@@ -101,21 +99,16 @@ def _subject(path: Path, settings: SourceSettings) -> tuple[str, str]:
 
 def iter_cmmlu(path: Path, settings: SourceSettings) -> Iterator[CuratedRecord | InvalidItem]:
     """Rows of a CMMLU-style CSV; header names the option columns; bad rows → file:line rejects."""
-    data = path.read_bytes()
-    text, encoding = decode(data)
     subject_key, subject = _subject(path, settings)
-    reader = csv.reader(io.StringIO(normalize_newlines(text)))
     header: list[str] | None = None
-    fetched_at = file_time(path)
-    while True:
-        start = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            yield invalid(f"{path}:{start}", "csv", str(exc), SOURCE)
-            break
+    fetched_at: str | None = None
+    for entry in iter_csv(path, SOURCE):
+        if isinstance(entry, InvalidItem):
+            yield entry
+            continue
+        start, encoding = entry.location.rsplit(":", 1)[1], entry.encoding
+        row = [normalize_newlines(cell) for cell in entry.value]
+        fetched_at = fetched_at or file_time(path)
         if not any(cell.strip() for cell in row):
             continue
         if header is None:
@@ -184,18 +177,14 @@ def _gaokao_parts(
 
 def iter_gaokao(path: Path, settings: SourceSettings) -> Iterator[CuratedRecord | InvalidItem]:
     """Items of a GAOKAO-Bench objective-question JSON file."""
-    parsed = load_json_file(path, SOURCE)
-    if isinstance(parsed, InvalidItem):
-        yield parsed
-        return
-    items = parsed.get("example") if isinstance(parsed, dict) else parsed
-    if not isinstance(items, list):
-        yield invalid(str(path), "json_shape", "expected {'example': [...]} or a list of items", SOURCE)
-        return
-    keyword = parsed.get("keywords", path.stem) if isinstance(parsed, dict) else path.stem
-    fetched_at = file_time(path)
-    for position, item in enumerate(items):
-        location = f"{path}#{position}"
+    fetched_at: str | None = None
+    for entry in iter_json(path, SOURCE):
+        if isinstance(entry, InvalidItem):
+            yield entry
+            continue
+        location, position, item = entry.location, entry.index, entry.value
+        keyword = short_label(entry.context.get("keywords"), path.stem)
+        fetched_at = fetched_at or file_time(path)
         if not isinstance(item, dict):
             yield invalid(location, "wrong_type", f"item is {type(item).__name__}", SOURCE, item)
             continue

@@ -23,7 +23,8 @@ from typing import Any
 import orjson
 
 from schemas import InvalidItem, Provenance, TaskType
-from sources.filecommon import file_time, invalid, load_json_file, normalize_newlines, sha256_text
+from sources.filecommon import file_time, invalid, normalize_newlines, sha256_text
+from sources.fileread import iter_json
 from sources.settings import SourceSettings, load_settings
 
 SOURCE = "ruozhiba"
@@ -65,16 +66,13 @@ def iter_ruozhiba(paths: list[Path], settings: SourceSettings | None = None) -> 
     settings = settings or load_settings("ruozhiba")
     base = settings.options["tieba_base"]
     for path in paths:
-        items = load_json_file(path, SOURCE)
-        if isinstance(items, InvalidItem):
-            yield items
-            continue
-        if not isinstance(items, list):
-            yield invalid(str(path), "json_shape", "expected a list of title or post objects", SOURCE)
-            continue
-        fetched_at = file_time(path)
-        for index, item in enumerate(items):
-            location = f"{path}#{index}"
+        fetched_at: str | None = None
+        for entry in iter_json(path, SOURCE):
+            if isinstance(entry, InvalidItem):
+                yield entry
+                continue
+            location, index, item = entry.location, entry.index, entry.value
+            fetched_at = fetched_at or file_time(path)
             if not isinstance(item, dict):
                 yield invalid(location, "wrong_type", f"item is {type(item).__name__}", SOURCE, item)
                 continue
