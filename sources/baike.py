@@ -19,7 +19,17 @@ from pydantic import ValidationError
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from schemas import CuratedRecord, InstructionRecord, InvalidItem, Provenance, make_record_id
-from sources.filecommon import decode, file_time, invalid, normalize_newlines, pick, schema_error, sha256_text
+from sources.filecommon import (
+    decode,
+    file_time,
+    invalid,
+    normalize_newlines,
+    pick,
+    read_file,
+    schema_error,
+    sha256_text,
+)
+from sources.http.page import truncation
 from sources.settings import SourceSettings, load_settings
 
 SOURCE = "wiki"
@@ -141,7 +151,13 @@ def iter_baike(paths: list[Path], settings: SourceSettings | None = None) -> Ite
     settings = settings or load_settings("baike")
     options = settings.options
     for path in paths:
-        data = path.read_bytes()
+        data = read_file(path, SOURCE)
+        if isinstance(data, InvalidItem):
+            yield data
+            continue
+        if (cut := truncation(decode(data)[0])) is not None:
+            yield invalid(str(path), "truncated_html", cut, SOURCE)
+            continue
         try:
             page = parse_page(data)
         except Exception as exc:  # lexbor is tolerant; anything else is a bug we report, not raise

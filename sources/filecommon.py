@@ -17,9 +17,20 @@ from sources.fileread import detect_bytes_encoding
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-def file_time(path: Path) -> str:
-    """The file's mtime as ISO-8601 UTC: the best 'fetched_at' a local file can offer."""
-    return datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def file_time(path: Path) -> str | None:
+    """The file's mtime as ISO-8601 UTC: the best 'fetched_at' a local file can offer (None if unknown)."""
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except OSError:
+        return None
+
+
+def read_file(path: Path, source: str) -> bytes | InvalidItem:
+    """A whole (small) file's bytes, or the reject naming it (a directory, a symlink loop, no access)."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        return invalid(str(path), "unreadable", f"cannot read the file: {exc.strerror or exc}", source)
 
 
 def sha256_text(text: str | bytes) -> str:

@@ -41,8 +41,10 @@ def parse_item(raw: bytes, location: str, index: int, where: str, source: str | 
 
     `where` names the item's start for messages ("byte 1234" or "line 7").
     """
-    if depth is None and raw.count(b"[") + raw.count(b"{") > MAX_ITEM_DEPTH:
-        depth = ByteStream(iter([raw])).scan_value(0).depth if raw.lstrip()[:1] in (b"[", b"{") else 0
+    if depth is None and raw.count(b"[") + raw.count(b"{") > MAX_ITEM_DEPTH:  # cheap test first
+        stream = ByteStream(iter([raw]))
+        start = stream.next_non_space(0)
+        depth = stream.scan_value(start).depth if start is not None else 0
     if depth is not None and depth > MAX_ITEM_DEPTH:
         return reject(location, "too_deep", f"item nests {depth} levels deep (limit {MAX_ITEM_DEPTH}), at {where}",
                       source, raw)
@@ -279,6 +281,8 @@ def iter_jsonl_file(path: Path, source: str | None, encoding: Encoding) -> Itera
             continue
         yield parse_item(line, f"{path}:{line_no}", index, f"line {line_no}", source, encoding)
         index += 1
+    if index == 0:
+        yield reject(str(path), "empty_file", "the file holds no JSON line", source)
 
 
 def _lines(path: Path, encoding: Encoding) -> Iterator[bytes]:
