@@ -11,7 +11,7 @@ An item that is malformed, too deep or holds an invalid UTF-8 byte is one reject
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from sources.fileread.item import MAX_ITEM_DEPTH, Item, reject
 from sources.fileread.scan import ByteStream, Span
 
 _SPLIT_COLUMNS_MAX = 10_000
+_OPEN_LIST, _CLOSE_LIST, _OPEN_OBJECT, _CLOSE_OBJECT, _COMMA, _COLON, _QUOTE = b'[]{},:"'
 _CONTEXT_MAX_BYTES = 1024
 
 
@@ -35,18 +36,23 @@ def _utf8_problem(raw: bytes) -> tuple[int, int] | None:
     return None
 
 
-def parse_item(raw: bytes, location: str, index: int, where: str, source: str | None, encoding: Encoding,
+def parse_item(raw: bytes, location: str, index: int, where: str | Callable[[], str], source: str | None,
+               encoding: Encoding,
                depth: int | None = None, context: dict[str, Any] | None = None) -> Item | InvalidItem:
     """One item's bytes → Item, or the reject saying why (depth, bad byte, malformed JSON).
 
-    `where` names the item's start for messages ("byte 1234" or "line 7").
+    `where` names the item's start for messages ("byte 1234" or "line 7"), or makes that name
+    when called (only rejects need it).
     """
+    def place() -> str:
+        return where() if callable(where) else where
+
     if depth is None and raw.count(b"[") + raw.count(b"{") > MAX_ITEM_DEPTH:  # cheap test first
         stream = ByteStream(iter([raw]))
         start = stream.next_non_space(0)
         depth = stream.scan_value(start).depth if start is not None else 0
     if depth is not None and depth > MAX_ITEM_DEPTH:
-        return reject(location, "too_deep", f"item nests {depth} levels deep (limit {MAX_ITEM_DEPTH}), at {where}",
+        return reject(location, "too_deep", f"item nests {depth} levels deep (limit {MAX_ITEM_DEPTH}), at {place()}",
                       source, raw)
     try:
         value = orjson.loads(raw)
@@ -54,8 +60,8 @@ def parse_item(raw: bytes, location: str, index: int, where: str, source: str | 
         bad = _utf8_problem(raw)
         if bad is not None:
             return reject(location, "encoding", f"invalid UTF-8 byte 0x{bad[1]:02X} at offset {bad[0]} of the item "
-                          f"(item at {where}); the rest of the file is UTF-8", source, raw)
-        return reject(location, "json_decode", f"malformed JSON in the item at {where}: {exc}", source, raw)
+                          f"(item at {place()}); the rest of the file is UTF-8", source, raw)
+        return reject(location, "json_decode", f"malformed JSON in the item at {place()}: {exc}", source, raw)
     return Item(location=location, index=index, value=value, raw=raw, encoding=encoding.name,
                 context=context or {})
 
@@ -92,11 +98,10 @@ class _JsonFile:
                 self.pos = None
                 return
             first = stream.byte(start)
-            if first == ord("]"):
-                stream.release(start + 1)
+            if first == _CLOSE_LIST:
                 self.pos = start + 1
                 return
-            if first == ord(","):
+            if first == _COMMA:
                 pos = start + 1
                 continue
             span = stream.scan_value(start, keep=not skip)
@@ -108,7 +113,6 @@ class _JsonFile:
             if not span.complete:
                 self.pos = None
                 return
-            stream.release(span.end)
             pos = span.end
 
     def _item(self, span: Span, context: dict[str, Any], columns: list[str] | None) -> Item | InvalidItem:
@@ -117,7 +121,7 @@ class _JsonFile:
         if not span.complete:
             return reject(location, "truncated", f"file ends inside item {self.index} (it starts at "
                           f"{self.where(span.start)})", self.source, raw)
-        item = parse_item(raw, location, self.index, self.where(span.start), self.source, self.encoding,
+        item = parse_item(raw, location, self.index, lambda: self.where(span.start), self.source, self.encoding,
                           span.depth, context)
         if columns is None or not isinstance(item, Item):
             return item
@@ -136,9 +140,9 @@ class _JsonFile:
             yield reject(str(self.path), "empty_file", "the file holds no JSON value", self.source)
             return
         first = self.stream.byte(start)
-        if first == ord("["):
+        if first == _OPEN_LIST:
             yield from self.list_items(start, {})
-        elif first == ord("{"):
+        elif first == _OPEN_OBJECT:
             yield from self.object_members(start)
         else:
             yield reject(str(self.path), "json_shape", "top-level JSON value is neither a list of items nor an "
@@ -162,16 +166,16 @@ class _JsonFile:
                 self.pos = None
                 break
             first = stream.byte(start)
-            if first == ord("}"):
+            if first == _CLOSE_OBJECT:
                 self.pos = start + 1
                 break
-            if first in (ord(","), ord(":")):
+            if first in (_COMMA, _COLON):
                 pos = start + 1
                 continue
             key_span = stream.scan_value(start)
             key = self._key(key_span)
             value_at = stream.next_non_space(key_span.end)
-            if value_at is not None and stream.byte(value_at) == ord(":"):
+            if value_at is not None and stream.byte(value_at) == _COLON:
                 value_at = stream.next_non_space(value_at + 1)
             if key is None or value_at is None:
                 yield reject(self.at(start), "json_syntax" if value_at is not None else "truncated",
@@ -179,7 +183,7 @@ class _JsonFile:
                              stream.take(start, start + 200))
                 self.pos = None
                 break
-            if stream.byte(value_at) == ord("["):
+            if stream.byte(value_at) == _OPEN_LIST:
                 lists.append(key)
                 if key == "columns" and columns is None:
                     columns = yield from self._held_columns(value_at, dict(context))
@@ -206,7 +210,6 @@ class _JsonFile:
                     value = None
                 if value is None or isinstance(value, str | int | float | bool):
                     context[key] = value
-            stream.release(span.end)
             pos = span.end
         if columns:  # 'columns' held for a 'data' list that never came: they are items after all
             for held in columns:
@@ -221,7 +224,7 @@ class _JsonFile:
                          f"{', '.join(others)[:300]})", self.source)
 
     def _key(self, span: Span) -> str | None:
-        if not span.complete or self.stream.byte(span.start) != ord('"'):
+        if not span.complete or self.stream.byte(span.start) != _QUOTE:
             return None
         try:
             return orjson.loads(self.stream.take(span.start, span.end))
@@ -263,7 +266,7 @@ def looks_like_json_lines(path: Path, encoding: Encoding) -> bool:
     """
     stream = ByteStream(utf8_chunks(path, encoding))
     start = stream.next_non_space(0)
-    if start is None or stream.byte(start) != ord("{"):
+    if start is None or stream.byte(start) != _OPEN_OBJECT:
         return False
     head = stream.buf[start - stream.base :]
     first_line, newline, rest = head.partition(b"\n")

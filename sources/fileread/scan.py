@@ -13,8 +13,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-# A complete string, a bracket, or a lone quote (a string that runs past the buffer's end).
-_TOKEN = re.compile(rb'"(?:[^"\\]++|\\.)*+"|[\[\]{}]|"', re.S)
+_BRACKET = re.compile(rb"[\[\]{}]")
+_QUOTE, _OPEN_LIST, _OPEN_OBJECT, _BACKSLASH = ord('"'), ord("["), ord("{"), ord("\\")
 _NON_SPACE = re.compile(rb"[^ \t\r\n]")
 _SCALAR_END = re.compile(rb"[,\]}\s]")
 _CLOSER = {ord("]"): ord("["), ord("}"): ord("{")}
@@ -31,7 +31,12 @@ class Span:
 
 
 class ByteStream:
-    """A window on a chunk iterator addressed by absolute offsets; grows only while a value is open."""
+    """A window on a chunk iterator addressed by absolute offsets.
+
+    Bytes are dropped only when the window is refilled (`more(keep_from)`), never per value (a
+    copy per item made reading quadratic in the chunk size), so the window is at most one chunk
+    plus the value being read.
+    """
 
     def __init__(self, chunks: Iterator[bytes], chunk_size: int = 1 << 20) -> None:
         self._chunks = chunks
@@ -63,12 +68,6 @@ class ByteStream:
         self.base = keep_from
         return got > 0
 
-    def release(self, upto: int) -> None:
-        """Forget bytes before `upto` (called between values)."""
-        if upto > self.base:
-            self.buf = self.buf[upto - self.base :]
-            self.base = upto
-
     def next_non_space(self, pos: int) -> int | None:
         """Offset of the next non-whitespace byte at or after `pos`, or None at end of stream."""
         while True:
@@ -90,41 +89,74 @@ class ByteStream:
 
         Brackets are matched as a stack; a closer that does not match the innermost opener closes
         up to its own opener, so a damaged item ends near where it broke instead of swallowing the
-        items after it. With keep=False the bytes are released as the scan goes (for skipping).
+        items after it. With keep=False the bytes are dropped as the scan goes (for skipping).
+        Strings are skipped with bytes.find (memchr speed); only the gaps between them are
+        searched for brackets.
         """
         first = self.byte(start)
-        if first == ord('"'):
+        if first == _QUOTE:
             return self._scan_string(start)
-        if first not in (ord("["), ord("{")):
+        if first != _OPEN_LIST and first != _OPEN_OBJECT:
             return self._scan_scalar(start)
         stack = bytearray()
         depth = 0
-        pos = start
+        pos = start  # next byte to look at, outside any string
         while True:
-            match = _TOKEN.search(self.buf, pos - self.base)
-            if match is None or match.end() - match.start() == 1 and self.buf[match.start()] == ord('"'):
-                resume = self.end if match is None else self.base + match.start()
-                if not self.more(start if keep else resume):
-                    return Span(start, self.end, depth, complete=False)
-                pos = resume
-                continue
-            pos = self.base + match.end()
-            token = self.buf[match.start()]
-            if token in (ord("["), ord("{")):
-                stack.append(token)
-                depth = max(depth, len(stack))
-            elif token in _CLOSER:
-                opener = _CLOSER[token]
-                while stack and stack.pop() != opener:
-                    pass
-                if not stack:
-                    return Span(start, pos, depth)
+            buf, base = self.buf, self.base
+            quote = buf.find(b'"', pos - base)
+            gap_end = quote if quote != -1 else len(buf)
+            bracket = _BRACKET.search(buf, pos - base, gap_end)
+            while bracket is not None:
+                token = buf[bracket.start()]
+                if token == _OPEN_LIST or token == _OPEN_OBJECT:
+                    stack.append(token)
+                    if len(stack) > depth:
+                        depth = len(stack)
+                else:
+                    opener = _CLOSER[token]
+                    while stack and stack.pop() != opener:
+                        pass
+                    if not stack:
+                        return Span(start, base + bracket.end(), depth)
+                bracket = _BRACKET.search(buf, bracket.end(), gap_end)
+            if quote == -1:
+                pos = base + len(buf)
+            else:
+                end = buf.find(b'"', quote + 1)  # the closing quote, inlined: this is the hot loop
+                while end != -1 and buf[end - 1] == _BACKSLASH:
+                    back = end - 1
+                    while buf[back] == _BACKSLASH:
+                        back -= 1
+                    if (end - 1 - back) % 2 == 0:  # an even run of backslashes: not escaped
+                        break
+                    end = buf.find(b'"', end + 1)
+                if end != -1:
+                    pos = base + end + 1
+                    continue
+                pos = base + quote  # the string runs past the window: refill and look again
+            if not self.more(start if keep else pos):
+                return Span(start, self.end, depth, complete=False)
+
+    def _string_end(self, quote: int) -> int | None:
+        """Window index just past the string opened at window index `quote`, or None if it runs past the window."""
+        buf = self.buf
+        end = quote + 1
+        while True:
+            end = buf.find(b'"', end)
+            if end == -1:
+                return None
+            back = end - 1
+            while buf[back] == _BACKSLASH:
+                back -= 1
+            if (end - 1 - back) % 2 == 0:  # an even run of backslashes: the quote is not escaped
+                return end + 1
+            end += 1
 
     def _scan_string(self, start: int) -> Span:
         while True:
-            match = _TOKEN.match(self.buf, start - self.base)
-            if match is not None and match.end() - match.start() > 1:
-                return Span(start, self.base + match.end(), 0)
+            end = self._string_end(start - self.base)
+            if end is not None:
+                return Span(start, self.base + end, 0)
             if not self.more(start):
                 return Span(start, self.end, 0, complete=False)
 
