@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from schemas import CuratedRecord, InstructionRecord, InvalidItem, Provenance, make_record_id
+from sources.filecommon import file_time
 from sources.fileread import Item, iter_items, reject
 from sources.settings import SourceSettings
 
@@ -132,7 +132,7 @@ def iter_import(
             if isinstance(entry, InvalidItem):
                 yield entry
                 continue
-            fetched_at = fetched_at or _file_time(path)
+            fetched_at = fetched_at or file_time(path)
             yield _import_item(entry, fmt, mapper, source, settings, answer_from, fetched_at)
 
 
@@ -165,13 +165,6 @@ def _import_item(item: Item, fmt: str, mapper: Any, source: str, settings: Sourc
             extra={"import_format": fmt, **extra},
         ),
     )
-
-
-def _file_time(path: Path) -> str | None:
-    try:
-        return datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    except OSError:
-        return None
 
 
 def check_source_name(source: str) -> None:
