@@ -338,8 +338,8 @@ def iter_gaokao(path: Path, settings: SourceSettings) -> Iterator[CuratedRecord 
             yield invalid(location, "missing_field", f"'answer' is {type(answers).__name__}: needs a list of option "
                           "letters (objective) or a string (subjective)", SOURCE, item)
     if not seen:
-        yield invalid(str(path), "unknown_layout", "no GAOKAO-Bench items: expected {'keywords', 'example': [...]} "
-                      "or a list of question objects", SOURCE)
+        yield invalid(str(path), "unknown_layout", "no GAOKAO-Bench question items found: an empty 'example' list, "
+                      "or not the layout {'keywords', 'example': [...]} / a list of question objects", SOURCE)
 
 
 def _analysis(item: dict[str, Any]) -> str:
