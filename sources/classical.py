@@ -40,6 +40,7 @@ from sources.filecommon import (
     schema_error,
     sha256_text,
 )
+from sources.fileread.item import MAX_ITEM_DEPTH, depth_of
 from sources.opencc_convert import t2s
 from sources.settings import SourceSettings, load_settings
 
@@ -453,6 +454,10 @@ def iter_poems(path: Path, settings: SourceSettings) -> Iterator[CuratedRecord |
     fetched_at = file_time(path)
     items = data if isinstance(data, list) else [data]
     for index, item in enumerate(items):
+        if (depth := depth_of(item)) > MAX_ITEM_DEPTH:  # the shared readers' limit: one reject, never a crash
+            yield invalid(f"{path}#{index}", "too_deep", f"item nests {depth} levels deep (limit {MAX_ITEM_DEPTH})",
+                          SOURCE, None)
+            continue
         for leaf in _walk(item, f"{path}#{index}", {}, coll):
             if isinstance(leaf, InvalidItem):
                 yield leaf

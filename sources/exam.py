@@ -22,8 +22,6 @@ can exclude them from evaluation overlap.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,15 +33,15 @@ from pydantic import ValidationError
 from schemas import CuratedRecord, InstructionRecord, InvalidItem, Provenance, TaskType, make_record_id
 from sources.choice import ChoiceError, answer_line, format_options, split_options
 from sources.filecommon import (
-    decode,
     file_time,
     fill,
     invalid,
-    load_json_file,
     normalize_newlines,
     schema_error,
     sha256_text,
+    short_label,
 )
+from sources.fileread import iter_csv, iter_json
 from sources.settings import SourceSettings, load_settings
 
 SOURCE = "exam"
@@ -141,24 +139,20 @@ def _csv_layout(header: list[str]) -> tuple[str, dict[str, str]] | None:
     return dataset, roles
 
 
-def iter_csv(path: Path, settings: SourceSettings) -> Iterator[CuratedRecord | InvalidItem]:
-    """Rows of a CMMLU or C-Eval CSV; the header decides the layout; bad rows → file:line rejects."""
-    data = path.read_bytes()
-    text, encoding = decode(data)
+def iter_exam_csv(path: Path, settings: SourceSettings) -> Iterator[CuratedRecord | InvalidItem]:
+    """Rows of a CMMLU or C-Eval CSV; the header decides the layout; bad rows → file:line rejects
+    (the shared reader keeps going after a row the csv module refuses, and allows large cells)."""
     subject_key, split = _subject_key(path)
-    reader = csv.reader(io.StringIO(normalize_newlines(text)))
     header: list[str] | None = None
     layout: tuple[str, dict[str, str]] | None = None
-    fetched_at = file_time(path)
-    while True:
-        start = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            yield invalid(f"{path}:{start}", "csv", str(exc), SOURCE)
-            break
+    fetched_at: str | None = None
+    for entry in iter_csv(path, SOURCE):
+        if isinstance(entry, InvalidItem):
+            yield entry
+            continue
+        start, encoding = entry.location.rsplit(":", 1)[1], entry.encoding
+        row = [normalize_newlines(cell) for cell in entry.value]
+        fetched_at = fetched_at or file_time(path)
         if not any(cell.strip() for cell in row):
             continue
         if header is None:
@@ -306,22 +300,22 @@ def _question_kind(keyword: str, settings: SourceSettings) -> tuple[str, str]:
 
 
 def iter_gaokao(path: Path, settings: SourceSettings) -> Iterator[CuratedRecord | InvalidItem]:
-    """Items of a GAOKAO-Bench objective or subjective question file."""
-    parsed = load_json_file(path, SOURCE)
-    if isinstance(parsed, InvalidItem):
-        yield parsed
-        return
-    items = parsed.get("example") if isinstance(parsed, dict) else parsed
-    if not isinstance(items, list):
-        keys = sorted(parsed)[:8] if isinstance(parsed, dict) else type(parsed).__name__
-        yield invalid(str(path), "unknown_layout", f"top level {keys}: expected GAOKAO-Bench {{'keywords', 'example': "
-                      "[...]}} or a list of items", SOURCE)
-        return
-    keyword = str(parsed.get("keywords", path.stem)) if isinstance(parsed, dict) else path.stem
-    subject, file_kind = _question_kind(keyword, settings)
-    fetched_at = file_time(path)
-    for position, item in enumerate(items):
-        location = f"{path}#{position}"
+    """Items of a GAOKAO-Bench objective or subjective question file ({'keywords', 'example': [...]}
+    or a list), streamed item by item by the shared reader."""
+    fetched_at: str | None = None
+    kinds: dict[str, tuple[str, str]] = {}
+    seen = 0
+    for entry in iter_json(path, SOURCE):
+        seen += 1
+        if isinstance(entry, InvalidItem):
+            yield entry
+            continue
+        location, position, item = entry.location, entry.index, entry.value
+        keyword = short_label(entry.context.get("keywords"), path.stem)
+        if keyword not in kinds:
+            kinds[keyword] = _question_kind(keyword, settings)
+        subject, file_kind = kinds[keyword]
+        fetched_at = fetched_at or file_time(path)
         if not isinstance(item, dict):
             yield invalid(location, "wrong_type", f"item is {type(item).__name__}", SOURCE, item)
             continue
@@ -343,6 +337,9 @@ def iter_gaokao(path: Path, settings: SourceSettings) -> Iterator[CuratedRecord 
         else:
             yield invalid(location, "missing_field", f"'answer' is {type(answers).__name__}: needs a list of option "
                           "letters (objective) or a string (subjective)", SOURCE, item)
+    if not seen:
+        yield invalid(str(path), "unknown_layout", "no GAOKAO-Bench question items found: an empty 'example' list, "
+                      "or not the layout {'keywords', 'example': [...]} / a list of question objects", SOURCE)
 
 
 def _analysis(item: dict[str, Any]) -> str:
@@ -453,7 +450,7 @@ def iter_exam(paths: list[Path], settings: SourceSettings | None = None) -> Iter
     for path in paths:
         suffix = path.suffix.lower()
         if suffix == ".csv":
-            yield from iter_csv(path, settings)
+            yield from iter_exam_csv(path, settings)
         elif suffix == ".json":
             yield from iter_gaokao(path, settings)
         else:

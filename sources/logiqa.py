@@ -24,7 +24,15 @@ from pydantic import ValidationError
 
 from schemas import CuratedRecord, InstructionRecord, InvalidItem, Provenance, make_record_id
 from sources.choice import LETTERS, ChoiceError, answer_line, format_options
-from sources.filecommon import decode, file_time, invalid, normalize_newlines, schema_error, sha256_text
+from sources.filecommon import (
+    decode,
+    file_time,
+    invalid,
+    normalize_newlines,
+    read_file,
+    schema_error,
+    sha256_text,
+)
 from sources.settings import SourceSettings, load_settings
 
 SOURCE = "logi_qa"
@@ -165,7 +173,11 @@ def iter_logiqa(paths: list[Path], settings: SourceSettings | None = None) -> It
     """Records (or `file:line` rejects) from LogiQA 1.0 text or LogiQA 2.0 JSON-lines files, in file order."""
     settings = settings or load_settings("logi_qa")
     for path in paths:
-        text, encoding = decode(path.read_bytes())
+        data = read_file(path, SOURCE)
+        if isinstance(data, InvalidItem):
+            yield data
+            continue
+        text, encoding = decode(data)
         text = normalize_newlines(text)
         fetched_at = file_time(path)
         if text.lstrip().startswith("{"):

@@ -37,10 +37,10 @@ from sources.filecommon import (
     file_time,
     fill,
     invalid,
-    load_json_file,
     normalize_newlines,
     sha256_text,
 )
+from sources.fileread import iter_json, iter_jsonl
 from sources.settings import SourceSettings, load_settings
 
 SOURCE = "ruozhiba"
@@ -292,33 +292,23 @@ def _flush_floor(ctx: _Ctx, floor: dict[str, Any] | None, url: str | None) -> It
 
 
 def _iter_json(ctx: _Ctx) -> Iterator[Question | InvalidItem]:
-    items = load_json_file(ctx.path, SOURCE)
-    if isinstance(items, InvalidItem):
-        yield items
-        return
-    if not isinstance(items, list):
-        keys = sorted(items)[:8] if isinstance(items, dict) else type(items).__name__
-        yield invalid(str(ctx.path), "unknown_layout", f"top level is {type(items).__name__} ({keys}); known "
-                      f"layouts are lists of: {_KNOWN}", SOURCE)
-        return
+    """Items of a .json file streamed by the shared reader (array, object of lists or JSON Lines;
+    a bad byte or a broken item is a reject of that item, the rest is read)."""
     floors: set[Any] = set()
-    for index, item in enumerate(items):
-        yield from _json_item(ctx, item, f"{ctx.path}#{index}", floors)
+    for entry in iter_json(ctx.path, SOURCE):
+        if isinstance(entry, InvalidItem):
+            yield entry
+            continue
+        yield from _json_item(ctx, entry.value, entry.location, floors)
 
 
 def _iter_jsonl(ctx: _Ctx) -> Iterator[Question | InvalidItem]:
-    text, _ = decode(ctx.path.read_bytes())
     floors: set[Any] = set()
-    for number, line in enumerate(normalize_newlines(text).split("\n"), start=1):
-        if not line.strip():
+    for entry in iter_jsonl(ctx.path, SOURCE):
+        if isinstance(entry, InvalidItem):
+            yield entry
             continue
-        location = f"{ctx.path}:{number}"
-        try:
-            item = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            yield invalid(location, "json_decode", f"not JSON: {exc}", SOURCE, line)
-            continue
-        yield from _json_item(ctx, item, location, floors)
+        yield from _json_item(ctx, entry.value, entry.location, floors)
 
 
 def _iter_text(ctx: _Ctx) -> Iterator[Question | InvalidItem]:

@@ -25,12 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import orjson
 from lxml import etree
 from pydantic import ValidationError
 
 from schemas import CuratedRecord, InstructionRecord, InvalidItem, Provenance, make_record_id
-from sources.filecommon import decode, file_time, invalid, normalize_newlines, pick, schema_error, sha256_text
+from sources.filecommon import file_time, invalid, normalize_newlines, pick, schema_error, sha256_text
+from sources.fileread import iter_jsonl
 from sources.opencc_convert import t2s
 from sources.settings import SourceSettings, load_settings
 from sources.wikitext import CleanPage, apply_rules, clean_page
@@ -232,16 +232,13 @@ def iter_extract(path: Path, settings: SourceSettings) -> Iterator[CuratedRecord
     options = settings.options
     backend = options.get("opencc_backend", "reimplemented")
     fetched_at = file_time(path)
-    text, _ = decode(path.read_bytes())
-    for number, line in enumerate(normalize_newlines(text).split("\n"), start=1):
-        if not line.strip():
+    for entry in iter_jsonl(path, SOURCE):  # streamed; a bad line or byte is a reject of that line
+        if isinstance(entry, InvalidItem):
+            yield entry
             continue
-        location = f"{path}:{number}"
-        try:
-            doc = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            yield invalid(location, "json_decode", f"not JSON: {exc}", SOURCE, line[:2000])
-            continue
+        location, doc = entry.location, entry.value
+        number = entry.index + 1
+        line = entry.raw.decode("utf-8", "replace")
         if not isinstance(doc, dict) or not all(isinstance(doc.get(k), str) for k in ("title", "text")):
             keys = sorted(doc)[:8] if isinstance(doc, dict) else type(doc).__name__
             yield invalid(location, "unknown_layout", f"{keys}: not a WikiExtractor --json article {{id, url, title, "
@@ -293,6 +290,10 @@ def iter_wiki(paths: list[Path], settings: SourceSettings | None = None) -> Iter
     settings = settings or load_settings("wiki")
     namespaces = set(settings.options.get("namespaces", [0]))
     for path in paths:
+        if not path.is_file():
+            yield invalid(str(path), "unreadable", "not a readable file (missing, a directory or a symlink loop)",
+                          SOURCE)
+            continue
         if _is_extract(path):
             yield from iter_extract(path, settings)
             continue

@@ -134,9 +134,13 @@ def import_(
     ray_address: RayAddressOpt = None,
 ) -> None:
     """Import existing instruction data; malformed items go to rejects with file:line and reason."""
-    from sources.instruct_import import FORMATS
+    from sources.instruct_import import FORMATS, check_source_name
     from sources.settings import known_sources, load_settings
 
+    try:
+        check_source_name(source)  # it names a folder of the run directory: check before anything is written
+    except ValueError as exc:
+        fail(f"--source: {exc}")
     if fmt not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     missing = [str(p) for p in paths if not p.is_file()]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import reprlib
 import subprocess
 import time
 from collections import Counter, defaultdict
@@ -40,6 +41,10 @@ from curation.pipeline.rundir import MANIFEST, PROGRESS, RunDir
 from curation.pipeline.storage import AnyPath, list_names, mkdirs, rmtree
 from schemas import CuratedRecord, InvalidItem
 from schemas.redact import env_secrets, redact_obj, redact_text
+
+# A stage name is one folder under the run directory: nothing that could point outside it.
+STAGE_NAME = re.compile(r"(?!\.{1,2}$)[A-Za-z0-9_.\-]+")
+RAW_REPR_CHARS = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,6 +315,44 @@ def _reject_row(outcome: Dropped | InvalidItem, secrets: list[str]) -> dict[str,
     return {"kind": "invalid", **outcome.model_dump(mode="json")}
 
 
+def _short_repr() -> reprlib.Repr:
+    short = reprlib.Repr()  # depth- and size-bounded: safe on any value
+    short.maxlevel, short.maxstring, short.maxother, short.maxdict, short.maxlist = 4, RAW_REPR_CHARS, 200, 20, 20
+    return short
+
+
+_SHORT_REPR = _short_repr()
+
+
+def _reject_json(outcome: Dropped | InvalidItem, secrets: list[str]) -> bytes:
+    """One rejects-shard line. A reject must never stop the run: when its raw value or record
+    cannot be written as JSON (bytes, decimals, nesting past the serialisers' limits), it is
+    written as a bounded text rendering instead, saying so."""
+    try:
+        return orjson.dumps(_reject_row(outcome, secrets))
+    except (TypeError, ValueError, RecursionError) as exc:  # orjson.JSONEncodeError is a TypeError
+        note = f"{type(exc).__name__}: {exc}"
+    if isinstance(outcome, Dropped):
+        row = {"kind": "dropped", "reason": outcome.reason,
+               "detail": redact_text(outcome.detail, secrets, use_env=False),
+               "location": outcome.record.provenance.location, "source": outcome.record.source,
+               "id": outcome.record.id, "record": None, "record_unwritable": note}
+    else:
+        row = {"kind": "invalid", "location": outcome.location, "reason": outcome.reason, "detail": outcome.detail,
+               "source": outcome.source, "raw": _SHORT_REPR.repr(outcome.raw), "raw_unwritable": note}
+    return orjson.dumps(row)
+
+
+def _kept_json(record: CuratedRecord) -> bytes | InvalidItem:
+    """A kept record's line, or the InvalidItem saying it cannot be serialised (never a crash)."""
+    try:
+        return _record_json(record)
+    except (TypeError, ValueError, RecursionError) as exc:  # PydanticSerializationError is a ValueError
+        return InvalidItem(location=record.provenance.location or record.id, reason="unserializable",
+                           detail=f"record {record.id} cannot be written as JSON: {type(exc).__name__}: {exc}"[:2000],
+                           source=record.source)
+
+
 _CHUNK_FILE = re.compile(r"^(?:part|rejects)-(\d{5,})(?:-(\d{5,}))?\.jsonl$")
 _CHUNK_MARK = re.compile(r"^(\d{5,})-(\d{5,})\.json$")
 
@@ -402,17 +445,17 @@ def execute_task(job: TaskJob, task: int, advance: Callable[[int], None] | None 
     for outcome in job.tasks[task](resumed_from):
         if isinstance(outcome, CuratedRecord):
             outcome = Kept(outcome)
+        if isinstance(outcome, Kept):
+            line = _kept_json(outcome.record)
+            outcome = KeptRaw(line, outcome.record.source) if isinstance(line, bytes) else line
         if isinstance(outcome, KeptRaw):
             kept.append(outcome.data + b"\n")
             counts.add(outcome.source, "kept")
-        elif isinstance(outcome, Kept):
-            kept.append(_record_json(outcome.record) + b"\n")
-            counts.add(outcome.record.source, "kept")
         elif isinstance(outcome, Dropped):
-            rejects.append(orjson.dumps(_reject_row(outcome, secrets)) + b"\n")
+            rejects.append(_reject_json(outcome, secrets) + b"\n")
             counts.add(outcome.record.source, "dropped", outcome.reason)
         elif isinstance(outcome, InvalidItem):
-            rejects.append(orjson.dumps(_reject_row(outcome, secrets)) + b"\n")
+            rejects.append(_reject_json(outcome, secrets) + b"\n")
             counts.add(outcome.source or "unknown", "invalid", outcome.reason)
         else:
             raise TypeError(f"stage {job.name!r} yielded {type(outcome).__name__}, not an outcome")
@@ -474,6 +517,9 @@ def run_stage(run: RunDir, stage: Stage, *, force: bool = False, progress: bool 
 
     Tasks run on `executor` (default: a local process pool of `stage.workers`), except for
     `on_driver` stages, whose tasks run here."""
+    if not STAGE_NAME.fullmatch(stage.name):
+        raise ValueError(f"stage name {stage.name!r} must be one folder name inside the run directory "
+                         "(letters, digits, '_', '-', '.'; no path separators, not '.' or '..')")
     stage_dir = run.stage_dir(stage.name)
     fingerprint = stage.fingerprint()
     existing = run.manifest(stage.name)

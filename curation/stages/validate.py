@@ -7,6 +7,7 @@ its file:line instead of crashing the run.
 
 from __future__ import annotations
 
+import reprlib
 from typing import Any
 
 import orjson
@@ -21,15 +22,27 @@ from schemas import CuratedRecord, InvalidItem, truncate_raw
 VERIFIERS = ("upstream", "annotation")
 
 
-def validate_row(location: str, row: dict[str, Any]) -> Outcome:
-    """Kept if the row is a valid record and its human_verified flag is justified."""
+class UnreadableLine(ValueError):
+    """A shard line that is not JSON (a hand-edited or damaged shard)."""
+
+
+def validate_row(location: str, row: Any, raw: bytes | None = None) -> Outcome:
+    """Kept if the row is a valid record and its human_verified flag is justified.
+
+    `row` may be an UnreadableLine; `raw` (the line as read) is what a reject quotes.
+    """
+    def quoted() -> str:  # bounded: a reject never copies a huge or deeply nested row whole
+        return truncate_raw(raw.decode("utf-8", "replace")) if raw is not None else reprlib.repr(row)
+
+    if isinstance(row, UnreadableLine):
+        return InvalidItem(location=location, reason="json_decode", detail=str(row), source=None, raw=quoted())
     try:
         record = CuratedRecord.model_validate(row)
-    except ValidationError as exc:
-        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        return InvalidItem(location=location, reason="schema", detail=detail,
-                           source=row.get("source") if isinstance(row, dict) else None,
-                           raw=truncate_raw(str(row)))
+    except (ValidationError, RecursionError) as exc:
+        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()) \
+            if isinstance(exc, ValidationError) else f"{type(exc).__name__}: {exc}"
+        source = row.get("source") if isinstance(row, dict) and isinstance(row.get("source"), str) else None
+        return InvalidItem(location=location, reason="schema", detail=detail, source=source, raw=quoted())
     if record.record.human_verified and record.provenance.extra.get("verified_by") not in VERIFIERS:
         return Dropped(
             record,
@@ -40,7 +53,12 @@ def validate_row(location: str, row: dict[str, Any]) -> Outcome:
 
 
 def validate_line(line: bytes, location: str) -> Outcome:
-    return validate_row(location, orjson.loads(line))
+    """One shard line: its JSON validated, or a located json_decode reject when it is not JSON."""
+    try:
+        row: Any = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        row = UnreadableLine(f"shard line is not JSON: {exc}")
+    return validate_row(location, row, line)
 
 
 def validate_stage(run: RunDir, upstreams: list[str], *, shard_size: int = 20_000) -> Stage:

@@ -29,7 +29,7 @@ from schemas.redact import redact_obj, redact_url
 from sources.html_markdown import clean_text
 from sources.http.cache import CachedResponse
 from sources.http.crawl import Crawler
-from sources.http.page import RawPage, page_from_file, page_from_response
+from sources.http.page import RawPage, page_from_file, page_from_response, truncation
 from sources.settings import SourceSettings
 
 Outcome = CuratedRecord | InvalidItem
@@ -41,12 +41,15 @@ def invalid(page: RawPage, source: str, reason: str, detail: str, raw: Any = Non
 
 
 def html_or_invalid(page: RawPage, source: str, expected: str, text: str | None = None) -> str | InvalidItem:
-    """The page's stripped HTML, or the InvalidItem for an empty body or JSON where HTML was expected."""
+    """The page's stripped HTML, or the InvalidItem for an empty body, JSON where HTML was expected,
+    or a truncated page (one that would silently yield fewer records)."""
     html = (page.text if text is None else text).strip()
     if not html:
         return invalid(page, source, "empty_body", "empty response body")
     if html[0] in "{[":
         return invalid(page, source, "unexpected_json", f"expected {expected}, got JSON", html[:500])
+    if (cut := truncation(html)) is not None:
+        return invalid(page, source, "truncated_html", cut, html[-500:])
     return html
 
 
@@ -124,7 +127,12 @@ def iter_web_source(
 ) -> Iterator[Outcome]:
     """Outcomes for local files first (in order), then for the crawl of `urls` (frontier order)."""
     for path in files:
-        page = page_from_file(Path(path))
+        try:
+            page = page_from_file(Path(path))
+        except OSError as exc:  # a directory, a symlink loop, a vanished or unreadable file
+            yield InvalidItem(location=str(path), reason="unreadable", detail=f"cannot read the file: "
+                              f"{exc.strerror or exc}", source=settings.name)
+            continue
         yield from safe_parse(module, page, settings)
     urls = list(urls)
     if not urls:

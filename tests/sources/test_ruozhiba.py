@@ -122,7 +122,7 @@ def test_plain_text_lines() -> None:
 
 @pytest.mark.parametrize("content, reason, hint", [
     ('[{"instruction": "咖啡是豆浆吗", "output": "不是"}]', "unknown_layout", "cqia ingest import"),
-    ('{"10130417881": "弱智吧21岁生日快乐"}', "unknown_layout", "top level is dict"),
+    ('{"10130417881": "弱智吧21岁生日快乐"}', "json_shape", "holds no list of items"),  # the shared reader says so
     ('[{"conversations": []}]', "unknown_layout", "match no known ruozhiba layout"),
 ])
 def test_unknown_layouts_are_located_rejects(tmp_path: Path, content: str, reason: str, hint: str) -> None:

@@ -29,7 +29,7 @@ def test_all_rejected_file_is_named_at_the_end(samples_dir: Path, tmp_path: Path
     assert warnings == [
         "warning: mi-optimize__ceval-exam_test_high_school_chinese_test.csv: every item was rejected "
         "(178 rejects; top reason no_answer ×178)",
-        "warning: empty.json: produced no record and no reject",
+        "warning: empty.json: every item was rejected (1 rejects; top reason unknown_layout ×1)",  # counted
     ]
     # re-running a complete stage is skipped but still reports it
     again = _ingest(tmp_path, "exam", "mi-optimize__ceval-exam_test_high_school_chinese_test.csv",

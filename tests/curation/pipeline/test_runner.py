@@ -150,3 +150,30 @@ def test_kill_9_then_rerun_gives_identical_output(tmp_path: Path, kill_after_che
     ids = [json.loads(line)["id"] for p in sorted((killed / "ingest-demo").glob("part-*.jsonl"))
            for line in p.read_text().splitlines()]
     assert len(ids) == len(set(ids)) == 60000 - 61
+
+
+def test_unwritable_rejects_and_records_never_stop_the_run(tmp_path: Path) -> None:
+    """Raw values JSON cannot hold (bytes, nesting past the serialisers' limits) are written as a
+    bounded text rendering; a kept record that cannot be serialised becomes a counted reject."""
+    deep: list = []
+    for _ in range(300):
+        deep = [deep]
+    unwritable = _record(2)
+    unwritable.provenance.extra["history"] = deep
+    outcomes = [
+        _record(0),
+        InvalidItem(location="in.json#1", reason="schema", source="demo", raw={"blob": b"\xff\x00", "deep": deep}),
+        unwritable,
+        Dropped(unwritable, "too_short"),
+        _record(4),
+    ]
+    run = RunDir(tmp_path / "run")
+    counts = run_stage(run, Stage("ingest-demo", lambda skip: outcomes[skip:], inputs=[]), progress=False).manifest["counts"]
+    assert counts["in"] == 5 and counts["kept"] == 2
+    assert counts["invalid"] == {"schema": 1, "unserializable": 1} and counts["dropped"] == {"too_short": 1}
+    rejects = {r["reason"]: r for r in run.iter_rejects("ingest-demo")}
+    assert rejects["schema"]["location"] == "in.json#1" and "raw_unwritable" in rejects["schema"]
+    assert len(rejects["schema"]["raw"]) < 5000
+    assert rejects["too_short"]["id"] == "r000002" and "depth" in rejects["too_short"]["record_unwritable"]
+    assert rejects["unserializable"]["location"] == "r000002"  # no provenance location: the id names it
+    assert [r.id for r in run.iter_records("ingest-demo")] == ["r000000", "r000004"]
