@@ -23,7 +23,7 @@ from tests.annotation.helpers import annotate, as_user, make_stage, records_by_s
 
 def _push(ls: LS, run: Path, project: str, **kw):
     opts = {"stage": None, "config": "verification", "sample": None, "stratify": "source", "overlap": 1,
-            "overlap_share": 10, "batch_size": 1000, **kw}
+            "overlap_share": None, "batch_size": 1000, **kw}
     return push_run(run, project, client=ls.client, label_config=load_config(opts["config"]), progress=False,
                     **opts)
 
@@ -73,14 +73,23 @@ def test_invalid_prediction_refused_before_sending(ls: LS, run_dir: Path, monkey
     assert ls.client.find_project("never created") is None
 
 
-def test_sample_and_overlap(ls: LS, run_dir: Path) -> None:
+def test_sample_and_overlap(ls: LS, run_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     make_stage(run_dir, "candidates", records_by_source({"zhihu": 20, "douban": 10, "ruozhiba": 10}))
-    result = _push(ls, run_dir, "sampled", sample=8, overlap=2, overlap_share=100)
-    assert result["imported"] == 8
+    _env(ls, monkeypatch, tmp_path)
+    # `--overlap 2` alone: EVERY task gets two annotators (it was 10% of them, silently)
+    out = CliRunner().invoke(app, ["annotate", "push", str(run_dir), "--project", "sampled", "--sample", "8",
+                                   "--overlap", "2"])
+    assert out.exit_code == 0, out.output
+    assert "100% of tasks get 2 annotators (--overlap-share 100)" in " ".join(out.output.split())
     proj = ls.client.find_project("sampled")
-    assert proj["maximum_annotations"] == 2
-    sources = [t["data"]["source"] for t in ls.client.iter_tasks(proj["id"])]
+    assert (proj["maximum_annotations"], proj["overlap_cohort_percentage"]) == (2, 100)
+    tasks = list(ls.client.iter_tasks(proj["id"]))
+    assert len(tasks) == 8 and all(t["overlap"] == 2 for t in tasks)
+    sources = [t["data"]["src_name"] for t in tasks]
     assert sorted(set(sources)) == ["douban", "ruozhiba", "zhihu"] and sources.count("zhihu") == 4
+    # an explicit share is still honoured
+    _push(ls, run_dir, "sampled share", sample=8, overlap=2, overlap_share=50)
+    assert ls.client.find_project("sampled share")["overlap_cohort_percentage"] == 50
 
 
 def test_pull_applies_verdicts_edits_rejects_and_policies(
@@ -125,6 +134,20 @@ def test_pull_applies_verdicts_edits_rejects_and_policies(
     assert not kept[untouched].record.human_verified
     assert kept[untouched].provenance.extra["review_status"] == "pending"
     assert "held=1" in out.output and "conflicts=2" in out.output
+
+    # the review pass: only what the first pass accepted or held, and the reviewer sees the first pass
+    out = runner.invoke(app, ["annotate", "push", str(run_dir), "--project", "pull project second pass",
+                              "--stage", "verified", "--config", "review", "--only", "accepted,held"])
+    assert out.exit_code == 0, out.output
+    review = {t["data"]["record_id"]: t["data"] for t in
+              ls.client.iter_tasks(ls.client.find_project("pull project second pass")["id"])}
+    assert sorted(review) == sorted([edited, tie, majority, agreed])  # not the rejected, not the pending
+    assert "有分歧，暂缓 held" in review[tie]["first_pass"]
+    assert "ann1@cqia.test" in review[tie]["first_pass"] and "ann2@cqia.test" in review[tie]["first_pass"]
+    assert "质量低" in review[tie]["first_pass"]  # ann2's reject reason, in Chinese
+    assert "修改前 before:" in review[edited]["first_pass"] and review[edited]["output"].startswith("因为瑞利散射：")
+    bad = runner.invoke(app, ["annotate", "push", str(run_dir), "--project", "x", "--only", "acepted"])
+    assert bad.exit_code != 0 and "--only takes a comma list" in bad.output
 
     # hold: any disagreement is held, also the 2-vs-1 majority
     out = runner.invoke(app, ["annotate", "pull", str(run_dir), "--project", "pull project", "--policy", "hold"])
