@@ -84,7 +84,8 @@ def serve(
     from annotation.client import Connection
     from annotation.server import ServerError, start_server
 
-    console.print(f"starting Label Studio in {data_dir} (first start migrates the database: ~30–90 s)")
+    console.print(f"starting Label Studio in {data_dir} (the very first start builds a migrated template database "
+                  "in ~/.cache/cqia: ~1–2 min; new data dirs and restarts after that: seconds)")
     try:
         server = start_server(data_dir, port=port)
     except ServerError as exc:
