@@ -230,7 +230,7 @@ def push_run(run: Path, project: str, *, stage: str | None, config: str, sample:
     share = effective_overlap_share(overlap, overlap_share)
     settings = {"maximum_annotations": overlap, "overlap_cohort_percentage": share}
     proj, created = client.ensure_project(project, label_config, **settings)
-    if not created and proj.get("label_config") != label_config:  # made with an older config: update it
+    if not created and (proj.get("label_config") or "").strip() != label_config.strip():  # an older config
         proj = client.request("PATCH", f"/api/projects/{proj['id']}", json={"label_config": label_config})
     state = {"project": project, "project_id": proj["id"], "url": client.conn.url, "stage": stage,
              "config": config, "sample": sample, "stratify": stratify, "overlap": overlap,

@@ -237,3 +237,15 @@ def test_edit_box_trailing_newline_is_not_an_edit() -> None:
     assert verdict is not None and verdict.output == "因为瑞利散射。(1)"
     decision = apply_resolution(make_record("zhihu", 1), resolve([verdict], "majority"))
     assert decision.record.provenance.extra["annotation"]["edited"] is False
+
+
+def test_server_keeps_its_bytecode_in_our_cache(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """With PYTHONDONTWRITEBYTECODE set every server start recompiled ~3,500 modules (half the start)."""
+    from annotation.server import Credentials, server_env
+
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setenv("CQIA_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("PYTHONPYCACHEPREFIX", raising=False)
+    env = server_env(tmp_path / "data", Credentials("a@b.c", "pw", "tok"))
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    assert env["PYTHONPYCACHEPREFIX"] == str(tmp_path / "cache" / "label-studio" / "pycache")

@@ -272,3 +272,27 @@ def test_server_restart_mid_push_loses_and_duplicates_nothing(ls_private: LS, ru
 def test_pull_of_unknown_project_is_a_clear_error(ls: LS) -> None:
     with pytest.raises(LSError, match="push first"):
         fetch_verdicts(ls.client, "no such project")
+
+
+def test_new_data_dir_starts_from_the_migrated_template(tmp_path: Path) -> None:
+    """A new data dir gets the cached migrated database (no migrations at start) and no stranger's
+    account: the template holds no user; the new server has only its own admin."""
+    from annotation.server import DB_NAME, _has_users, find_binary, template_database
+
+    template = template_database(find_binary())
+    assert template is not None and template.exists() and not _has_users(template)
+    with start_server(tmp_path / "fresh") as server:
+        log = server.log_path.read_text(errors="replace")
+        assert "Initializing database" not in log  # LS prints this only when it migrates
+        users = Client(Connection(server.url, server.creds.token)).users()
+        assert list(users.values()) == [server.creds.email]
+    assert (tmp_path / "fresh" / DB_NAME).stat().st_size > 0
+
+
+def test_push_replaces_an_old_labeling_config(ls: LS, run_dir: Path) -> None:
+    """Projects created before v13 show `$source` (the raw task JSON): a push installs the current config."""
+    old = load_config("verification").replace("$src_name", "$source")
+    ls.client.ensure_project("old config project", old)
+    make_stage(run_dir, "candidates", records_by_source({"zhihu": 2}))
+    _push(ls, run_dir, "old config project")
+    assert ls.client.find_project("old config project")["label_config"].strip() == load_config("verification").strip()
