@@ -92,6 +92,9 @@ def _must_see(panel, config: str, record: CuratedRecord) -> str:
                        ).is_visible(), f"{config}: verdict {shown!r} not shown"
     for raw in (*RAW, *CODES):
         assert raw not in text, f"{config}: {raw!r} on screen"
+    whole_page = panel.page.inner_text("body")  # the task list beside the panel too
+    for raw in ('"predictions"', '{"'):
+        assert raw not in whole_page, f"{config}: {raw!r} on the page"
     return text
 
 
@@ -151,6 +154,8 @@ def test_annotator_sees_the_record_and_annotates_through_the_ui(
     assert accepted.record.output == EDITED and accepted.record.instruction == ACCEPT.record.instruction
     assert accepted.provenance.extra["annotation"]["annotators"] == [ANNOTATOR]
     assert accepted.provenance.extra["annotation"]["edits"]["output"]["before"] == ACCEPT.record.output
+    assert set(accepted.provenance.extra["annotation"]["edits"]) == {"output"}  # nothing else changed
+    assert accepted.provenance.extra["annotation"]["verdicts"] == {ANNOTATOR: "accept_with_edits"}
     assert rejects[REJECT.id]["reason"] == "rejected_factually_wrong"
     assert NOTE in rejects[REJECT.id]["detail"] and ANNOTATOR in rejects[REJECT.id]["detail"]
 
@@ -162,7 +167,7 @@ def test_annotator_sees_the_record_and_annotates_through_the_ui(
     task = next(ls.client.iter_tasks(review_project["id"]))
     reviewed = CuratedRecord.model_validate(accepted.model_dump())
     panel = _open(page, url, review_project["id"], task["id"], reviewed)
-    text = _must_see(panel, "review", reviewed)
+    _must_see(panel, "review", reviewed)
     first_pass = panel.locator(".lsf-htx-richtext").filter(has_text="首轮已接受").first.inner_text()
     for part in ("首轮已接受", ANNOTATOR, "修改后接受", "修改前 before", "修改后 after", "因为瑞利散射。"):
         assert part in first_pass, f"review: {part!r} not in the first-pass block"
