@@ -20,6 +20,7 @@ from curation.pipeline.rundir import RunDir
 from curation.release.card import render_card
 from schemas.features import release_features
 from schemas.redact import env_secrets, redact_obj, redact_text
+from schemas.verification import STATES, verification_state
 
 DEFAULT_SHARD_ROWS = 500_000
 
@@ -40,6 +41,8 @@ class ConfigStats:
     domains: Counter[str] = field(default_factory=Counter)
     task_major: Counter[str] = field(default_factory=Counter)
     review_status: Counter[str] = field(default_factory=Counter)
+    verification: Counter[str] = field(default_factory=Counter)
+    verified_over_dissent: int = 0
     instruction_len: array = field(default_factory=lambda: array("I"))
     output_len: array = field(default_factory=lambda: array("I"))
     files: list[str] = field(default_factory=list)
@@ -56,6 +59,13 @@ class ConfigStats:
         self.instruction_len.append(len(row["instruction"]))
         self.output_len.append(len(row["output"]))
 
+    def add_verification(self, human_verified: bool, extra: dict[str, Any]) -> None:
+        """Count the row's verification state (schemas/verification.py) for the card."""
+        state = verification_state(human_verified, extra)
+        self.verification[state] += 1
+        if state == "verified_here" and (extra.get("annotation") or {}).get("conflict"):
+            self.verified_over_dissent += 1
+
     def summary(self) -> dict[str, Any]:
         return {
             "config": self.name,
@@ -68,6 +78,8 @@ class ConfigStats:
             "domains": dict(self.domains.most_common(5)),
             "task_major": dict(self.task_major.most_common(5)),
             "review_status": dict(sorted(self.review_status.items())),
+            "verification": {state: self.verification.get(state, 0) for state in STATES},
+            "verified_over_dissent": self.verified_over_dissent,
             "files": self.files,
         }
 
@@ -167,6 +179,7 @@ def build_release(
             row = record.release_row()
             writers[config].add(row)
             stats[config].add(row, record.provenance.license, record.provenance.extra.get("review_status"))
+            stats[config].add_verification(record.record.human_verified, record.provenance.extra)
         if not writers:
             raise ReleaseBuildError(f"{run_dir}: stage {stage!r} has no records to release")
         for config, writer in writers.items():
