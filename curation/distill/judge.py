@@ -285,7 +285,7 @@ def run_judge(
             again = [*msgs, {"role": "assistant", "content": res.text}, {"role": "user", "content": prompt.reask}]
             reask.append(ChatRequest(key(probe.id, again, ":reask"), again, params,
                                      {"probe_id": probe.id, "judge": kind, "reask": True}))
-    for req, res in zip(reask, client.chat_many(reask, progress=False), strict=True):
+    for req, res in zip(reask, client.chat_many(reask, progress=False) if reask else [], strict=True):
         pid = req.meta["probe_id"]
         raws = results[pid][0]
         if isinstance(res, ChatResult):
