@@ -172,3 +172,27 @@ def test_bad_file_named(tmp_path):
     bad.write_text('{"jailbreak_prompt": "a {query}", "query": "q", "target_responses": ["r"], "eval_results": true}\n{"oops": 1}\n')
     with pytest.raises(ValueError, match=r"attack_result__gpt_GPT_x.jsonl:2"):
         import_paper(PaperFiles(bad), tmp_path / "run")
+
+
+def test_report_of_imported_fixtures(tmp_path):
+    """Missing scores stay missing (not 0), every score carries its interval, the paper comparison is
+    there, and the scatter uses the paper's published RSE for imported targets."""
+    import csv
+
+    run, out = tmp_path / "run", tmp_path / "report"
+    assert CliRunner().invoke(app, ["distill", "import-paper", str(FIXTURES), "--run-dir", str(run)]).exit_code == 0
+    res = CliRunner().invoke(app, ["distill", "report", "--run-dir", str(run), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    md = (out / "report.md").read_text()
+    assert "| gemini-2.0-flash-exp | 4 | 0.250 [0.046, 0.699] | missing | missing |" in md  # Wilson(1, 4), by hand
+    assert "| llama3.1-70b-instruct | 4 | 0.250 [0.046, 0.699] | 0.000 [0.000, 0.490] | 0.000 [0.000, 0.490] |" in md
+    assert "## Comparison with the paper's published figures" in md and "| Phi4 | loose | paper Figure 2 | 0.22 |" in md
+    assert "**no**" in md and "copy of a loose file" in md
+    assert "## By language" in md and "| Phi4 | zh | 2 |" in md
+    assert "## Not distinguishable at 95%" in md  # n=4: everything overlaps
+    rows = {r["target"]: r for r in csv.DictReader(open(out / "report.csv"))}
+    assert rows["gemini-2.0-flash-exp"]["strict"] == "" and rows["llama3.1-70b-instruct"]["strict"] == "0.0"
+    assert rows["Phi4"]["published_rse_avg"] == "4.045"  # the paper's RSE table, typed in from its README
+    # plotted: Phi4 and llama (published RSE + strict); gemini has no strict, deepseek-r1 no published RSE
+    assert "2 targets plotted, 2 of them against the paper's published RSE average" in md and "2 without both" in md
+    assert (out / "scatter.png").read_bytes()[:4] == b"\x89PNG"

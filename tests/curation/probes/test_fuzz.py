@@ -92,6 +92,12 @@ def test_rewards_steer_selection(tmp_path, openai_server):
     assert ident["n"] == 48 and ident["loose_positive"] == ident["strict_positive"] == loose_pos
     card_manifest = json.loads((tmp_path / "p" / "manifest.json").read_text())
     assert card_manifest["fuzz"]["judge_prompt"]["prompt_sha256"] and card_manifest["fuzz"]["mutation_prompts"]["prompt_version"] == "mutate-v1"
+    from curation.probes.release import build_release_dir
+
+    counts = build_release_dir(tmp_path / "p", tmp_path / "rel")
+    card = (tmp_path / "rel" / "README.md").read_text()
+    assert counts["identity_probes"] == 48 and counts["templates"] == 4 + 16
+    assert "**Adaptive (the paper's loop).** Built against target `tgt`" in card and card_manifest["fuzz"]["judge_prompt"]["prompt_sha256"][:16] in card
 
 
 def test_resume_after_kill9_sends_no_stored_query_twice(tmp_path, openai_server):
