@@ -251,7 +251,7 @@ def chart(docs: list[dict[str, Any]], path: Path) -> None:
     ax.grid(axis="x", alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
     if handles:
-        ax.legend(loc="lower right")
+        ax.legend(loc="best")
     if pools:
         ax = axes[0][1]
         w = 0.8 / len(pools)
@@ -268,7 +268,7 @@ def chart(docs: list[dict[str, Any]], path: Path) -> None:
         ax.set_xlim(1, 5)
         ax.set_xlabel("mean similarity rating (1-5)")
         ax.set_title("Response similarity per pool")
-        ax.legend(loc="lower right")
+        ax.legend(loc="best")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
