@@ -9,14 +9,13 @@ killed run must not pay twice. Texts are sent in batches; a batch is retried wit
 from __future__ import annotations
 
 import hashlib
-import random
-import time
 from pathlib import Path
 
 import httpx
 
 from curation.llm.cache import ResponseCache
-from curation.llm.client import RETRY_STATUSES, LLMError, parse_retry_after
+from curation.llm.client import RETRY_STATUSES, LLMError
+from curation.retry import hub_retrying
 
 
 class EmbeddingClient:
@@ -71,31 +70,30 @@ class EmbeddingClient:
         return [out[i] for i in range(len(texts))]
 
     def _post(self, http: httpx.Client, batch: list[str]) -> list[list[float]]:
+        """One batch through the project's LLM retry policy (tenacity, curation/retry.py):
+        timeouts, dropped connections and 408/429/5xx are retried honouring Retry-After."""
         url = f"{self.base_url}/embeddings"
-        last = "no attempt made"
-        for attempt in range(1, self.max_retries + 2):
-            self.stats["sent"] += 1
-            retry_after = None
-            try:
-                resp = http.post(url, json={"model": self.model, "input": batch})
-            except httpx.TimeoutException:
-                last = f"timeout after {self.timeout_s}s from {url}"
-            except httpx.TransportError as exc:
-                last = f"cannot reach {self.base_url}: {type(exc).__name__}"
-            else:
-                if resp.status_code == 200:
-                    return self._vectors(resp, len(batch))
-                last = f"HTTP {resp.status_code} from {url} (model {self.model!r})"
-                if resp.status_code in (401, 403):
-                    raise LLMError(f"{last}: the embedding endpoint refused the API key")
-                if resp.status_code not in RETRY_STATUSES:
-                    raise LLMError(f"{last}: {resp.text[:200]!r}")
-                retry_after = parse_retry_after(resp.headers.get("retry-after"))
-            if attempt > self.max_retries:
-                break
-            delay = random.uniform(0.5, 1.0) * min(60.0, self.backoff_base_s * 2 ** (attempt - 1))
-            time.sleep(max(delay, retry_after or 0.0))
-        raise LLMError(f"embeddings failed: {last} (gave up after {self.max_retries + 1} attempts)")
+        try:
+            for attempt in hub_retrying(self.max_retries, _transient, base=self.backoff_base_s):
+                with attempt:
+                    self.stats["sent"] += 1
+                    resp = http.post(url, json={"model": self.model, "input": batch})
+                    if resp.status_code in RETRY_STATUSES:
+                        resp.raise_for_status()
+        except httpx.TimeoutException as exc:
+            raise LLMError(f"embeddings failed: timeout after {self.timeout_s}s from {url} "
+                           f"(gave up after {self.max_retries + 1} attempts)") from exc
+        except httpx.TransportError as exc:
+            raise LLMError(f"embeddings failed: cannot reach {self.base_url}: {type(exc).__name__}") from exc
+        except httpx.HTTPStatusError as exc:
+            raise LLMError(f"embeddings failed: HTTP {exc.response.status_code} from {url} (model {self.model!r}; "
+                           f"gave up after {self.max_retries + 1} attempts)") from exc
+        if resp.status_code == 200:
+            return self._vectors(resp, len(batch))
+        last = f"HTTP {resp.status_code} from {url} (model {self.model!r})"
+        if resp.status_code in (401, 403):
+            raise LLMError(f"{last}: the embedding endpoint refused the API key")
+        raise LLMError(f"{last}: {resp.text[:200]!r}")
 
     def _vectors(self, resp: httpx.Response, n: int) -> list[list[float]]:
         try:
@@ -111,3 +109,7 @@ class EmbeddingClient:
     def close(self) -> None:
         if self.cache:
             self.cache.close()
+
+
+def _transient(error: BaseException) -> bool:
+    return isinstance(error, httpx.TimeoutException | httpx.TransportError | httpx.HTTPStatusError)
