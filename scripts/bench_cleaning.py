@@ -1,0 +1,97 @@
+#!/usr/bin/env python
+"""Per-record speed of the text cleaner (`Cleaner.clean`, default recipe settings), in one process.
+
+Corpus: real records from ../shared/samples (COIG-CQIA JSONL files and LLaMA-Factory's
+alpaca_zh_demo: instruction/input/output as published, code answers included) plus the dirty
+lines of tests/fixtures/cleaning_eval/cases.jsonl. Each run cleans the whole corpus; the median
+run is reported as microseconds per record, and the median per record kind.
+
+    python scripts/bench_cleaning.py [--quick] [--json] [--code PATH]
+
+`--code PATH` imports the cleaner from another checkout (e.g. `git worktree add /tmp/old HEAD~3`),
+so two versions can be timed back to back on a busy machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = Path(os.environ.get("CQIA_SAMPLES", REPO.parent / "shared" / "samples"))
+CORPUS_FILES = (
+    "coig_cqia/COIG-CQIA__segmentfault_segmentfault_upvote5_clean.first80.jsonl",
+    "coig_cqia/COIG-CQIA__human_value_100poison.first120.jsonl",
+    "coig_cqia/COIG-CQIA__douban_movie_recommendation.jsonl",
+    "coig_cqia/COIG-CQIA__chinese_traditional_chengyu.jsonl",
+    "coig_cqia/cqia_ruozhiba_first20.jsonl",
+    "instruct_zh/llama-factory__alpaca_zh_demo.json",
+)
+FIELDS = ("instruction", "input", "output")
+
+
+def load_corpus() -> dict[str, list[tuple[str, str, str]]]:
+    """{'samples': real records, 'dirty': eval-set lines placed in their field}."""
+    records = []
+    for name in CORPUS_FILES:
+        path = SAMPLES / name
+        text = path.read_text(encoding="utf-8")
+        items = json.loads(text) if path.suffix == ".json" else [json.loads(x) for x in text.splitlines() if x.strip()]
+        records += [tuple(str(item.get(f) or "") for f in FIELDS) for item in items]
+    dirty = []
+    cases = REPO / "tests" / "fixtures" / "cleaning_eval" / "cases.jsonl"
+    for line in cases.read_text(encoding="utf-8").splitlines():
+        case = json.loads(line)
+        values = ["", "", ""]
+        values[FIELDS.index(case["field"])] = case["dirty"]
+        dirty.append(tuple(values))
+    return {"samples": records, "dirty": dirty}  # type: ignore[dict-item]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="3 runs instead of 15.")
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--code", type=Path, default=REPO, help="Checkout whose cleaner is timed.")
+    args = ap.parse_args()
+    sys.path.insert(0, str(args.code.resolve()))
+    from curation.pipeline.recipe import CleanConfig
+    from curation.stages.clean import Cleaner
+
+    cleaner = Cleaner(CleanConfig())
+    corpus = load_corpus()
+    for rows in corpus.values():  # warm-up: lazy imports (ftfy) and regex caches
+        for row in rows:
+            cleaner.clean(*row)
+    runs = 3 if args.quick else 15
+    result: dict[str, Any] = {"code": str(args.code.resolve()), "runs": runs}
+    for kind, rows in corpus.items():
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            for row in rows:
+                cleaner.clean(*row)
+            times.append(time.perf_counter() - started)
+        chars = sum(len(x) for row in rows for x in row)
+        per_record = statistics.median(times) / len(rows)
+        result[kind] = {"records": len(rows), "chars": chars, "us_per_record": round(per_record * 1e6, 1),
+                        "mchars_per_s": round(chars / statistics.median(times) / 1e6, 2)}
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"cleaner from {result['code']}, median of {runs} runs")
+        for kind in corpus:
+            r = result[kind]
+            print(f"  {kind:<8} {r['records']:>5} records  {r['chars']:>8} chars  "
+                  f"{r['us_per_record']:>8.1f} µs/record  {r['mchars_per_s']:>6.2f} M chars/s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
