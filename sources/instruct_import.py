@@ -16,7 +16,15 @@ from typing import Any, Literal
 import orjson
 from pydantic import ValidationError
 
-from schemas import CuratedRecord, InstructionRecord, InvalidItem, Provenance, make_record_id, truncate_raw
+from schemas import (
+    RAW_TEXT,
+    CuratedRecord,
+    InstructionRecord,
+    InvalidItem,
+    Provenance,
+    make_record_id,
+    truncate_raw,
+)
 from sources.settings import SourceSettings
 
 ImportFormat = Literal["coig-cqia", "alpaca", "sharegpt"]
@@ -153,16 +161,18 @@ def _map_sharegpt(obj: dict[str, Any], settings: SourceSettings) -> tuple[dict[s
 def _build(
     fields: dict[str, Any], *, fmt: str, settings: SourceSettings, answer_from: str | None
 ) -> InstructionRecord:
-    if fmt == "coig-cqia":
-        return InstructionRecord.model_validate(fields)
-    return InstructionRecord(
-        **fields,
-        task_type=settings.task_type,
-        domain=settings.domain,
-        answer_from=answer_from or settings.answer_from,
-        human_verified=False,
-        copyright=settings.copyright,
-    )
+    """Structure is checked here; the text stays raw (RAW_TEXT): control characters, a lone CR or
+    mojibake C1 characters are the cleaner's to repair, not a reason to reject the item."""
+    if fmt != "coig-cqia":
+        fields = {
+            **fields,
+            "task_type": settings.task_type,
+            "domain": settings.domain,
+            "answer_from": answer_from or settings.answer_from,
+            "human_verified": False,
+            "copyright": settings.copyright,
+        }
+    return InstructionRecord.model_validate(fields, context=RAW_TEXT)
 
 
 def iter_import(

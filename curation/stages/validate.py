@@ -2,7 +2,8 @@
 
 It reads the upstream shards as raw JSON rather than as records, so a row that no longer
 validates (a hand-edited shard, a stage that bypassed the models) becomes an InvalidItem with
-its file:line instead of crashing the run.
+its file:line instead of crashing the run. Text is checked as raw text (RAW_TEXT): the clean
+stage repairs control characters and then enforces the strict text rule.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pydantic import ValidationError
 
 from curation.pipeline.rundir import RunDir
 from curation.pipeline.runner import Dropped, Kept, Outcome, Stage, stage_input
-from schemas import CuratedRecord, InvalidItem, truncate_raw
+from schemas import RAW_TEXT, CuratedRecord, InvalidItem, truncate_raw
 
 # Who may vouch for human_verified=true: a person in our annotation loop, or the upstream
 # dataset's own verification (kept explicit so a release never carries an unjustified flag).
@@ -25,7 +26,7 @@ VERIFIERS = ("upstream", "annotation")
 def validate_row(location: str, row: dict[str, Any]) -> Outcome:
     """Kept if the row is a valid record and its human_verified flag is justified."""
     try:
-        record = CuratedRecord.model_validate(row)
+        record = CuratedRecord.model_validate(row, context=RAW_TEXT)
     except ValidationError as exc:
         detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         return InvalidItem(location=location, reason="schema", detail=detail,

@@ -1,52 +1,111 @@
-"""Unicode repairs: control characters, zero-width characters, mojibake, full-width letters/digits.
+"""Rules 1-3 and 5 of the cleaning standard: mojibake, control characters, invisible format
+characters, full-width letters and digits.
 
-Not NFKC: NFKC would also turn Chinese full-width punctuation (！，：) into ASCII, which changes
-how Chinese text reads. Only full-width Latin letters and digits are folded.
+Not NFKC: NFKC would also turn Chinese full-width punctuation (！，：) into ASCII and rewrite
+correct characters (², ℃, ㎡, ①). Only the three full-width Latin ranges are folded.
 """
 
 from __future__ import annotations
 
 import re
+from functools import cache
+from typing import Any
 
-# \f and \v (the public COIG-CQIA has \f in instructions) and Unicode line/paragraph separators
-# become newlines; other C0/C1 controls and DEL are removed. \r\n and \r become \n.
-_NEWLINE_LIKE = re.compile(r"\r\n?|[\f\v\u2028\u2029\x85]")
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
-# Zero-width space/joiners, word joiner, BOM (anywhere), soft hyphen, Mongolian vowel separator.
-_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e]")
-_FULLWIDTH_ALNUM = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
-_FULLWIDTH_TABLE = {cp: cp - 0xFEE0 for r in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
-                    for cp in range(r[0], r[1] + 1)}
-# UTF-8 bytes shown as cp1252/Latin-1: a lead byte (Ã..ï etc.) followed by a continuation-byte glyph.
+from curation.stages.clean.code import CODE, outside_code
+
+# ---- rule 1: mojibake --------------------------------------------------------------------------
+# UTF-8 read as cp1252/latin-1 always shows a lead-byte glyph (Â..ô) followed by a
+# continuation-byte glyph (U+0080..U+00BF, or the cp1252 glyph of 0x80..0x9F). Text without such
+# a pair is not mojibake and costs one regex search.
 _MOJIBAKE_HINT = re.compile(
     "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u2122]"
 )
 
 
-def fix_controls(text: str) -> str:
-    if _NEWLINE_LIKE.search(text):
-        text = _NEWLINE_LIKE.sub("\n", text)
-    return _CONTROL.sub("", text)
+@cache
+def _ftfy() -> tuple[Any, Any]:
+    """ftfy, configured to reverse mis-decoded UTF-8 and nothing else (no HTML unescaping,
+    quote uncurling, width folding, line-break or control-character changes: those are other
+    rules of the standard, applied in their own order). ftfy only re-decodes a span when the
+    result is valid UTF-8, so real Latin-1 words (naïve, Müller, crème) stay."""
+    import ftfy
+    import ftfy.bad_codecs  # noqa: F401  (registers sloppy-windows-1252)
 
-
-def remove_zero_width(text: str) -> str:
-    return _ZERO_WIDTH.sub("", text)
-
-
-def fullwidth_alnum_to_ascii(text: str) -> str:
-    """Ａ１ｂ -> A1b; ！，。（） and the ideographic space are left alone."""
-    if _FULLWIDTH_ALNUM.search(text) is None:
-        return text
-    return text.translate(_FULLWIDTH_TABLE)
+    config = ftfy.TextFixerConfig(
+        unescape_html=False, remove_terminal_escapes=False, fix_encoding=True, restore_byte_a0=True,
+        replace_lossy_sequences=False, decode_inconsistent_utf8=True, fix_c1_controls=False,
+        fix_latin_ligatures=False, fix_character_width=False, uncurl_quotes=False, fix_line_breaks=False,
+        fix_surrogates=False, remove_control_chars=False, normalization=None, explain=False,
+    )
+    return ftfy.fix_encoding, config
 
 
 def fix_mojibake(text: str) -> str:
-    """Repair UTF-8 text that was decoded as cp1252/Latin-1 (e.g. 'æµ‹è¯•' -> '测试') via ftfy.
+    """'ä¸­æ–‡' -> '中文', for a whole field or one sentence of otherwise correct Chinese.
 
-    A cheap regex decides whether ftfy runs at all, so clean Chinese text costs one search.
+    Code spans keep their bytes (an answer about encodings may quote mojibake on purpose),
+    unless the whole field, code included, is one mis-decoded UTF-8 text.
     """
     if _MOJIBAKE_HINT.search(text) is None:
         return text
-    import ftfy
+    fix_encoding, config = _ftfy()
+    if CODE.search(text) is None:
+        return fix_encoding(text, config)
+    whole = _reverse_whole(text)
+    if whole is not None:
+        return whole
+    return outside_code(text, lambda s: fix_encoding(s, config) if _MOJIBAKE_HINT.search(s) else s)
 
-    return ftfy.fix_encoding(text)
+
+def _reverse_whole(text: str) -> str | None:
+    """The text re-decoded as UTF-8 when all of it is UTF-8 bytes shown as cp1252/latin-1."""
+    _ftfy()
+    for codec in ("sloppy-windows-1252", "latin-1"):
+        try:
+            fixed = text.encode(codec).decode("utf-8")
+        except UnicodeError:
+            continue
+        if fixed != text:
+            return fixed
+    return None
+
+
+# ---- rule 2: control characters ----------------------------------------------------------------
+# CR LF and lone CR become LF; U+2028/U+2029 (line/paragraph separators) are line breaks too.
+_NEWLINES = re.compile("\r\n?|[\u2028\u2029]")
+# C0 except \t and \n (VT and FF included: deleted, never a newline), DEL, and C1 controls left
+# over after mojibake repair (no text uses them; the strict record rules forbid them).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def fix_controls(text: str) -> str:
+    if "\r" in text or "\u2028" in text or "\u2029" in text:
+        text = _NEWLINES.sub("\n", text)
+    if _CONTROL.search(text) is None:
+        return text
+    return _CONTROL.sub("", text)
+
+
+# ---- rule 3: invisible format characters -------------------------------------------------------
+INVISIBLE = "\u200b-\u200f\u2060\ufeff"
+_INVISIBLE = re.compile(f"[{INVISIBLE}]")
+
+
+def remove_invisible(text: str) -> str:
+    """U+200B-U+200F, U+2060 and U+FEFF, everywhere (inside words, code, a leading BOM)."""
+    if _INVISIBLE.search(text) is None:
+        return text
+    return _INVISIBLE.sub("", text)
+
+
+# ---- rule 5: full-width letters and digits -----------------------------------------------------
+_FULLWIDTH_ALNUM = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
+_FULLWIDTH_TABLE = {cp: cp - 0xFEE0 for r in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
+                    for cp in range(r[0], r[1] + 1)}
+
+
+def fullwidth_alnum_to_ascii(text: str) -> str:
+    """Ａ１ｂ -> A1b; ！，。（）％ and the ideographic space are left alone."""
+    if _FULLWIDTH_ALNUM.search(text) is None:
+        return text
+    return text.translate(_FULLWIDTH_TABLE)
