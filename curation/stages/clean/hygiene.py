@@ -17,12 +17,17 @@ from curation.text.cjk import IDEOGRAPH
 # ---- rule 8: boilerplate (output, at the end) --------------------------------------------------
 _DATE = (r"(?:\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?|\d{1,2}\s*[-/月]\s*\d{1,2}\s*日?"
          r"|昨天|前天|今天|刚刚|\d+\s*(?:秒|分钟|小时|天)前)")
-_TIME = r"(?:[ \t]*\d{1,2}:\d{2}(?::\d{2})?)?"
-_IP = r"(?:[ \t]*[・·•|]?[ \t]*IP[ \t]*属地[ \t]*[:：]?[ \t]*[^\s]{1,12})?"
+_TIME_REQUIRED = r"[ \t]*\d{1,2}[:：]\d{2}(?:[:：]\d{2})?"
+_TIME = f"(?:{_TIME_REQUIRED})?"
+_IP_REQUIRED = r"[ \t]*[・·•|]?[ \t]*IP[ \t]*属地[ \t]*[:：]?[ \t]*[^\s]{1,12}"
+_IP = f"(?:{_IP_REQUIRED})?"
 # `编辑于 <date> [・IP 属地<省>]` / `发布于 <date> …`, on its own line or glued to the last
-# sentence (after sentence-final punctuation, never after a word: `论文发布于2019年` is content).
+# sentence (after its punctuation, an emoji, a bracket; never right after a word, even with a space
+# between: `论文发布于2019年` is content).
+# With a clock time or an IP location the stamp is site furniture even right after a word.
 _STAMP = re.compile(
-    rf"(?:\A|(?<=[\n。！？!?….~～）)」』”’】》]))[ \t]*(?:编辑|发布)于[ \t]*{_DATE}{_TIME}{_IP}[ \t]*\Z"
+    rf"(?:(?:\A|(?<![\w \t]))[ \t]*(?:编辑|发布)于[ \t]*{_DATE}{_TIME}{_IP}"
+    rf"|[ \t]*(?:编辑|发布)于[ \t]*{_DATE}(?:{_TIME_REQUIRED}{_IP}|{_TIME}{_IP_REQUIRED}))[ \t]*\Z"
 )
 _LINE_START = r"(?:\A|\n)[ \t]*"
 _ZHIHU_FOOTER = re.compile(
@@ -125,9 +130,14 @@ def dedup_sentences(text: str, min_chars: int = MIN_DUP_SENTENCE_CHARS) -> tuple
     if "。" not in text and "！" not in text and "？" not in text:
         return text, 0
     pieces = _SENTENCE.findall(text)
-    keys = [p.strip(" ") for p in pieces]
-    if not any(a == b and len(a) >= min_chars for a, b in zip(keys, keys[1:], strict=False)):
-        return text, 0
+    # Cheap test first: no two neighbouring pieces equal (even ignoring leading spaces) -> done.
+    if not any(map(str.__eq__, pieces, pieces[1:])):
+        if " " not in text:
+            return text, 0
+        keys = [p.lstrip(" ") for p in pieces]
+        if not any(map(str.__eq__, keys, keys[1:])):
+            return text, 0
+    keys = [p.lstrip(" ") for p in pieces]
     out: list[str] = []
     removed = 0
     previous = None
