@@ -31,7 +31,7 @@ _STAMP = re.compile(
 )
 _LINE_START = r"(?:\A|\n)[ \t]*"
 _ZHIHU_FOOTER = re.compile(
-    _LINE_START + r"作者[ \t]*[:：][^\n]{1,60}\n(?:[ \t]*\n)*[ \t]*链接[ \t]*[:：][ \t]*https?://[^\n]+\n(?:[ \t]*\n)*"
+    _LINE_START + r"作者[ \t]*[:：][^\n]{1,60}\n(?:[ \t]*\n)*[ \t]*链接[ \t]*[:：][ \t]*[^\s][^\n]*\n(?:[ \t]*\n)*"
     r"[ \t]*来源[ \t]*[:：][^\n]{1,30}(?:\n(?:[ \t]*\n)*[ \t]*著作权归作者所有[^\n]*)?\Z"
 )
 _COPYRIGHT = re.compile(_LINE_START + r"著作权归作者所有[。.，,]?[ \t]*商业转载请联系作者获得授权[^\n]*\Z")
@@ -68,19 +68,26 @@ def strip_boilerplate(text: str, extra: list[re.Pattern[str]] | None = None) -> 
 
 # ---- rule 9: dangling option letters (input, at the end) ---------------------------------------
 # A bare option: `A`, `A.`, `A．`, `A、`, `A:`, `A)`, `(A)`, `（A）`. A tail is one or more of them
-# at the very end, each after a newline or after spaces.
+# at the very end, each after a newline, after spaces, or right after the previous one's mark
+# (`A．B．C．D．`).
 _BARE_OPTION = r"(?:[（(][A-H][）)]|[A-H][.．、:：)）]?)"
-_TAIL = re.compile(rf"(?:(?:\n[ \t]*|[ \t]+){_BARE_OPTION})+\Z")
-_TAIL_TOKEN = re.compile(rf"(\n[ \t]*|[ \t]+)({_BARE_OPTION})")
+_SEP = r"(?:\n[ \t]*|[ \t]+|(?<=[.．、:：)）]))"
+_TAIL = re.compile(rf"(?:{_SEP}{_BARE_OPTION})+\Z")
+_TAIL_TOKEN = re.compile(rf"({_SEP})({_BARE_OPTION})")
 # A complete option (letter + its text) earlier in the question: the tail may continue it.
+_OPTION_MARK = r"(?:[（(][A-H][）)]|[A-H][.．、:：)）])"
 _COMPLETE_OPTION = re.compile(r"[（(]([A-H])[）)][ \t]*[^\s]|(?:^|(?<=\s))([A-H])[.．、:：)）][ \t]*[^\s]", re.M)
+_OPTION_LINE = re.compile(rf"[ \t]*{_OPTION_MARK}[ \t]*[^\s]")
 _TAIL_WINDOW = 200
 
 
 def strip_dangling_options(text: str) -> tuple[str, bool]:
-    """'…的是（ ）\\nA.\\nB.' -> '…的是（ ）'; '…\\nA. 太阳能\\nB. 风能\\nC.\\nD.' keeps A and B;
-    '求 A ∪ B' and '维生素 C' stay (a bare letter after a space is an option only with its
-    `.`/`、`/brackets, and the letters must run A, B, C… or continue the complete options)."""
+    """'…的是（ ）\\nA.\\nB.' -> '…的是（ ）'; '…\\nA. 太阳能\\nB. 风能\\nC.\\nD.' keeps A and B.
+
+    The letters must count up (A, B, C…). A tail on its own lines may start at A or continue the
+    complete options (`\\nE.` after A–D). A tail on the question's line (` A.`) must start at A,
+    have its marks (`A.`, `（A）`: a bare ` B` is a letter in `求 A ∪ B`), and not follow an
+    option's text (`B. 维生素 A.`)."""
     if not text or text[-1] not in "ABCDEFGH.．、:：)）":
         return text, False
     offset = max(0, len(text) - _TAIL_WINDOW)
@@ -88,25 +95,27 @@ def strip_dangling_options(text: str) -> tuple[str, bool]:
     if m is None:
         return text, False
     tokens = [(t.start(), t.group(1), t.group(2)) for t in _TAIL_TOKEN.finditer(text, m.start())]
-    # Walk back from the end while the letters count down by one and each token is a real bare
-    # option (a letter alone only on its own line).
-    start, first, expected = None, "", None
+    run: list[tuple[int, str, str, str]] = []  # (position, separator, token, letter), last first
     for pos, sep, token in reversed(tokens):
         letter = next(ch for ch in token if "A" <= ch <= "H")
-        if "\n" not in sep and token == letter:
+        if run and letter != chr(ord(run[-1][3]) - 1):
             break
-        if expected is not None and letter != expected:
-            break
-        start, first = pos, letter
+        run.append((pos, sep, token, letter))
         if letter == "A":
             break
-        expected = chr(ord(letter) - 1)
-    if start is None:
+    if not run:
         return text, False
+    start, sep, _, first = run[-1]
     head = text[:start].rstrip()
-    if not head:
+    if not head or not sep:
         return text, False
-    if first != "A" and _last_option_letter(head) != chr(ord(first) - 1):
+    if "\n" in sep:
+        if first != "A" and _last_option_letter(head) != chr(ord(first) - 1):
+            return text, False
+        return head, True
+    # On the question's own line.
+    line = text[text.rfind("\n", 0, start) + 1:start]
+    if first != "A" or any(token == letter for _, _, token, letter in run) or _OPTION_LINE.match(line):
         return text, False
     return head, True
 

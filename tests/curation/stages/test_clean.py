@@ -221,7 +221,7 @@ QUESTION = "下列哪个城市是我国的首都？"
 
 @pytest.mark.parametrize("tail", [
     "\nA.", "\nA", "\nA．", "\nA、", "\n（A）", " A.", "\nA.\nB.", "\nA. B. C. D.", "\nA\nB\nC\nD",
-    "\n(A)\n(B)", "\nA、\nB、\nC、\nD、",
+    "\n(A)\n(B)", "\nA、\nB、\nC、\nD、", "\nA．B．C．D．", " A. B.",
 ])
 def test_dangling_option_tail_removed(tail: str) -> None:
     assert inp(QUESTION + tail) == QUESTION
@@ -243,6 +243,10 @@ def test_dangling_options_keep_complete_ones() -> None:
     "请翻译：Plan B",
     "下列说法正确的是\nA. 甲\nB. 乙\nC. A 和 B",
     "答案：A",
+    "缺乏哪种维生素会得夜盲症？\nA. 维生素 C\nB. 维生素 A.",  # ` A.` after an option's text is that text
+    "缺乏哪种维生素会得坏血病？\nA. 维生素 A\nB. 维生素 C.",
+    "下列说法正确的是（ ）B.",  # glued to the question, and not starting at A
+    "哪个正确？\nB.",  # a tail on its own line starts at A or continues the options
 ])
 def test_questions_ending_with_a_letter_stay(text: str) -> None:
     assert inp(text) == text
