@@ -50,11 +50,31 @@ def fix_mojibake(text: str) -> str:
         return text
     fix_encoding, config = _ftfy()
     if CODE.search(text) is None:
-        return fix_encoding(text, config)
+        return _plausible(text, fix_encoding(text, config))
     whole = _reverse_whole(text)
     if whole is not None:
         return whole
-    return outside_code(text, lambda s: fix_encoding(s, config) if _MOJIBAKE_HINT.search(s) else s)
+    return outside_code(text, lambda s: _plausible(s, fix_encoding(s, config)) if _MOJIBAKE_HINT.search(s) else s)
+
+
+# Two Latin-1 characters that happen to form one valid 2-byte UTF-8 sequence decode to a single
+# letter of U+0250..U+07FF (IPA, Greek, Cyrillic, Hebrew, Arabic...): `“A”×“B”` is not the
+# mojibake of `“Aד B”`. Such a lone reversal is undone; real mojibake of Chinese gives
+# 3-byte characters, and mojibake of a Greek or Cyrillic word gives several letters.
+_TWO_BYTE_LETTER = re.compile("[\u0250-\u07ff]")
+
+
+def _plausible(old: str, new: str) -> str:
+    if new == old or _TWO_BYTE_LETTER.search(new) is None:
+        return new
+    import difflib
+
+    pieces = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        region = new[j1:j2]
+        lone = op != "equal" and len(region) == 1 and _TWO_BYTE_LETTER.match(region) is not None
+        pieces.append(old[i1:i2] if lone else region)
+    return "".join(pieces)
 
 
 def _reverse_whole(text: str) -> str | None:
@@ -77,8 +97,48 @@ _NEWLINES = re.compile("\r\n?|[\u2028\u2029]")
 # over after mojibake repair (no text uses them; the strict record rules forbid them).
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
+# LaTeX written into JSON without escaping its backslashes: the JSON parser turned `\frac`,
+# `\beta`, `\right`, `\times`, `\nabla` into form feed + "rac", backspace + "eta", CR + "ight",
+# tab + "imes", newline + "abla" (the public COIG-CQIA has hundreds). Deleting the control
+# character would leave "rac{1}{2}"; the backslash and letter are restored instead, but only
+# before the rest of a known command name (tab and newline are ordinary text, so only long tails).
+_LATEX_TAILS = {
+    "\x0c": "rac|orall|lat|rown|ootnote|box|rak",
+    "\x08": ("eta|egin|ar|f|ig|igg|igl|igr|inom|oldsymbol|ullet|ot|mod|ackslash|ecause|owtie|oxed|igcup|igcap"
+             "|igoplus|igotimes|igvee|igwedge|reve|m"),
+    "\r": "ight|ightarrow|ho|angle|ceil|floor|m|vert|Vert|oot|brace|brack|ightharpoonup|ightleftharpoons|ule",
+    "\t": "imes|ext|extbf|extit|extrm|heta|ilde|riangle|frac|herefore|extstyle|op",
+    "\n": "abla|otin|onumber|ewline|ewcommand|eq|eg|ot|u|i|leq|geq|subseteq|parallel|mid|exists|leftarrow|rightarrow",
+}
+_LATEX_ESCAPE = re.compile("|".join(
+    f"{re.escape(ch)}(?=(?:{tails})(?![A-Za-z]))" for ch, tails in _LATEX_TAILS.items()
+))
+_LATEX_LETTER = {"\x0c": "f", "\x08": "b", "\r": "r", "\t": "t", "\n": "n"}
+# Tab and newline tails are restored only inside $…$ (a formula), where a real tab or line
+# break never sits directly before "imes" or "abla".
+_FORMULA = re.compile(r"\$[^$]*\$", re.S)
+
+
+def restore_latex_escapes(text: str) -> str:
+    """'$\\x0crac{1}{2}$' -> '$\\frac{1}{2}$' (see _LATEX_TAILS)."""
+    if "\x0c" in text or "\x08" in text or "\r" in text:
+        text = _LATEX_ESCAPE.sub(_restore_hard, text)
+    if "$" in text and ("\t" in text or "\n" in text):
+        text = _FORMULA.sub(lambda m: _LATEX_ESCAPE.sub(_restore_soft, m.group()), text)
+    return text
+
+
+def _restore_hard(m: re.Match[str]) -> str:
+    ch = m.group()
+    return ch if ch in "\t\n" else "\\" + _LATEX_LETTER[ch]
+
+
+def _restore_soft(m: re.Match[str]) -> str:
+    return "\\" + _LATEX_LETTER[m.group()]
+
 
 def fix_controls(text: str) -> str:
+    text = restore_latex_escapes(text)
     if "\r" in text or "\u2028" in text or "\u2029" in text:
         text = _NEWLINES.sub("\n", text)
     if _CONTROL.search(text) is None:
@@ -88,12 +148,16 @@ def fix_controls(text: str) -> str:
 
 # ---- rule 3: invisible format characters -------------------------------------------------------
 INVISIBLE = "\u200b-\u200f\u2060\ufeff"
-_INVISIBLE = re.compile(f"[{INVISIBLE}]")
+# The one exception: a zero-width joiner between two emoji is part of the emoji (👩‍🍳 is one
+# glyph, 👩🍳 two), not a stray format character.
+_EMOJI = "\U0001f000-\U0001faff\u2190-\u21ff\u2300-\u23ff\u2600-\u27bf\u2b00-\u2bff\u3030\u303d\u3297\u3299"
+_INVISIBLE = re.compile(f"[\u200b\u200c\u200e\u200f\u2060\ufeff]|(?<![{_EMOJI}\ufe0f])\u200d|\u200d(?![{_EMOJI}])")
+_ANY_INVISIBLE = re.compile(f"[{INVISIBLE}]")
 
 
 def remove_invisible(text: str) -> str:
     """U+200B-U+200F, U+2060 and U+FEFF, everywhere (inside words, code, a leading BOM)."""
-    if _INVISIBLE.search(text) is None:
+    if _ANY_INVISIBLE.search(text) is None:
         return text
     return _INVISIBLE.sub("", text)
 

@@ -64,6 +64,11 @@ def test_mojibake_in_code_is_kept_unless_the_whole_field_is_mojibake() -> None:
     assert out(whole.encode("utf-8").decode("latin-1")) == whole
 
 
+def test_a_lone_two_byte_reversal_to_a_foreign_letter_is_not_mojibake() -> None:
+    text = "这部番是“异世界”×“打工人”的组合。"  # ×“ would "decode" to the Hebrew letter ד
+    assert out(text) == text
+
+
 def test_mojibake_comes_first_so_a_reversed_zero_width_space_is_then_deleted() -> None:
     assert out(cp1252_mojibake("你好\u200b世界。")) == "你好世界。"
 
@@ -78,6 +83,13 @@ def test_vertical_tab_and_form_feed_are_deleted_never_a_newline() -> None:
     assert out("上午开会。\x0b\n下午\x0c写报告。\n\x0c晚上休息。") == "上午开会。\n下午写报告。\n晚上休息。"
 
 
+def test_latex_backslashes_eaten_by_json_escapes_are_restored_not_deleted() -> None:
+    # "\frac", "\beta", "\right" written into JSON unescaped became FF, BS, CR + the rest
+    assert out("公式 $e=\x0crac{1}{2}\x08eta$，且 $a \rightarrow b$。") == "公式 $e=\\frac{1}{2}\\beta$，且 $a \\rightarrow b$。"
+    assert out("$x\times y + \tilde{z}$") == "$x\\times y + \\tilde{z}$"  # tab + tail: only inside $…$
+    assert inp("列\timesheet\n行\nabla") == "列\timesheet\n行\nabla"  # ordinary tab and newline
+
+
 def test_tabs_stay_also_in_code_but_control_characters_go_there_too() -> None:
     code = "```makefile\nbuild:\n\tgo build .\n```"
     assert out(f"构建脚本：\r\n\r\n{code}\r\n") == f"构建脚本：\n\n{code}"
@@ -90,6 +102,10 @@ def test_invisible_characters_deleted_everywhere() -> None:
     text = "\ufeff今天\u200b学习 Py\u200cthon\u2060，代码 `pri\u200dnt(1)`\u200e。\u200f"
     assert out(text) == "今天学习 Python，代码 `print(1)`。"
     assert out("```\nx = 1\u200b\n```") == "```\nx = 1\n```"
+
+
+def test_zero_width_joiner_inside_an_emoji_sequence_stays() -> None:
+    assert out("做饭的我👩🏻\u200d🍳，仙女🧚\u200d♀️！好\u200d的") == "做饭的我👩🏻\u200d🍳，仙女🧚\u200d♀️！好的"
 
 
 def test_literal_backslash_u200b_text_stays() -> None:
