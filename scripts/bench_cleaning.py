@@ -8,6 +8,7 @@ run is reported as CPU microseconds per record (process time, so other processes
 machine disturb it less than wall time would).
 
     python scripts/bench_cleaning.py [--quick] [--json] [--code PATH]
+    python scripts/bench_cleaning.py --audit FILE.jsonl ...   # rule counts + code round trip on real data
 
 `--code PATH` imports the cleaner from another checkout (e.g. `git worktree add /tmp/old HEAD~3`),
 so two versions can be timed back to back on a busy machine.
@@ -43,11 +44,13 @@ def load_corpus() -> dict[str, list[tuple[str, str, str]]]:
     for name in CORPUS_FILES:
         path = SAMPLES / name
         text = path.read_text(encoding="utf-8")
-        items = json.loads(text) if path.suffix == ".json" else [json.loads(x) for x in text.splitlines() if x.strip()]
+        items = json.loads(text) if path.suffix == ".json" else [json.loads(x) for x in text.split("\n") if x.strip()]
         records += [tuple(str(item.get(f) or "") for f in FIELDS) for item in items]
     dirty = []
     cases = REPO / "tests" / "fixtures" / "cleaning_eval" / "cases.jsonl"
-    for line in cases.read_text(encoding="utf-8").splitlines():
+    for line in cases.read_text(encoding="utf-8").split("\n"):
+        if not line.strip():
+            continue
         case = json.loads(line)
         values = ["", "", ""]
         values[FIELDS.index(case["field"])] = case["dirty"]
@@ -55,17 +58,55 @@ def load_corpus() -> dict[str, list[tuple[str, str, str]]]:
     return {"samples": records, "dirty": dirty}  # type: ignore[dict-item]
 
 
+def audit(paths: list[Path], cleaner: Any) -> dict[str, Any]:
+    """Clean every field of JSONL instruction files: how many fields each rule edits, and how many
+    fields had a code span (fenced or inline) come out different from the input's spans after
+    rules 2-3 (control, invisible characters), which also hold inside code. Expected: 0."""
+    from collections import Counter
+
+    from curation.stages.clean.code import CODE
+    from curation.stages.clean.unicode import fix_controls, remove_invisible
+
+    rules: Counter[str] = Counter()
+    records = fields = spans = code_changed = 0
+    for path in paths:
+        for line in path.read_text(encoding="utf-8").split("\n"):  # not splitlines(): U+2028 is text
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            records += 1
+            for name in FIELDS:
+                value = row.get(name)
+                if not isinstance(value, str) or not value:
+                    continue
+                fields += 1
+                new, fired = cleaner.field(name, value)
+                rules.update(fired)
+                before = [m.group() for m in CODE.finditer(remove_invisible(fix_controls(value)))]
+                spans += len(before)
+                code_changed += before != [m.group() for m in CODE.finditer(new)]
+    return {"records": records, "fields": fields, "code_spans": spans, "fields_with_code_changed": code_changed,
+            "fields_edited_per_rule": dict(rules.most_common())}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="3 runs instead of 15.")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--code", type=Path, default=REPO, help="Checkout whose cleaner is timed.")
+    ap.add_argument("--audit", type=Path, nargs="+", help="JSONL instruction files to audit instead of timing.")
     args = ap.parse_args()
     sys.path.insert(0, str(args.code.resolve()))
     from curation.pipeline.recipe import CleanConfig
     from curation.stages.clean import Cleaner
 
     cleaner = Cleaner(CleanConfig())
+    if args.audit:
+        print(json.dumps(audit(args.audit, cleaner), ensure_ascii=False, indent=2))
+        return 0
     corpus = load_corpus()
     for rows in corpus.values():  # warm-up: lazy imports (ftfy) and regex caches
         for row in rows:

@@ -51,7 +51,8 @@ def clean_field(cleaner: Cleaner, field: str, text: str) -> str:
 
 
 def load_cases(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    # split("\n"), not splitlines(): a raw U+2028 or U+0085 inside a JSON string is text, not a line end
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
 
 
 def evaluate(cases: list[dict[str, Any]], cleaner: Cleaner | None = None) -> dict[str, Any]:

@@ -376,7 +376,9 @@ def _real_fields(samples_dir: Path) -> list[tuple[str, str]]:
     fields = []
     for name in ("COIG-CQIA__segmentfault_segmentfault_upvote5_clean.first80.jsonl",
                  "COIG-CQIA__douban_movie_recommendation.jsonl"):
-        for line in (samples_dir / "coig_cqia" / name).read_text(encoding="utf-8").splitlines():
+        for line in (samples_dir / "coig_cqia" / name).read_text(encoding="utf-8").split("\n"):
+            if not line.strip():
+                continue
             row = json.loads(line)
             fields += [(f, row[f]) for f in ("instruction", "input", "output") if row.get(f)]
     alpaca = json.loads((samples_dir / "instruct_zh" / "llama-factory__alpaca_zh_demo.json").read_text("utf-8"))
