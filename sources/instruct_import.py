@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from schemas import CuratedRecord, InstructionRecord, InvalidItem, Provenance, make_record_id
+from schemas import RAW_TEXT, CuratedRecord, InstructionRecord, InvalidItem, Provenance, make_record_id
 from sources.filecommon import file_time
 from sources.fileread import Item, iter_items, reject
 from sources.settings import SourceSettings
@@ -135,16 +135,18 @@ def _upstream_answer_from(fields: dict[str, Any], extra: dict[str, Any]) -> None
 def _build(
     fields: dict[str, Any], *, fmt: str, settings: SourceSettings, answer_from: str | None
 ) -> InstructionRecord:
-    if fmt == "coig-cqia":
-        return InstructionRecord.model_validate(fields)
-    return InstructionRecord(
-        **fields,
-        task_type=settings.task_type,
-        domain=settings.domain,
-        answer_from=answer_from or settings.answer_from,
-        human_verified=False,
-        copyright=settings.copyright,
-    )
+    """Structure is checked here; the text stays raw (RAW_TEXT): control characters, a lone CR or
+    mojibake C1 characters are the cleaner's to repair, not a reason to reject the item."""
+    if fmt != "coig-cqia":
+        fields = {
+            **fields,
+            "task_type": settings.task_type,
+            "domain": settings.domain,
+            "answer_from": answer_from or settings.answer_from,
+            "human_verified": False,
+            "copyright": settings.copyright,
+        }
+    return InstructionRecord.model_validate(fields, context=RAW_TEXT)
 
 
 def iter_import(

@@ -36,3 +36,12 @@ def test_bench_curation_quick_runs_chain_and_ceiling(tmp_path: Path) -> None:
     assert set(result["tools"]) == {"ceiling", "cqia"}
     assert result["tools"]["ceiling"]["detail"]["kept"] == 3000
     assert result["tools"]["cqia"]["detail"]["stages"][:1] == ["clean"]
+
+
+def test_bench_cleaning_quick_reports_cpu_time_per_record() -> None:
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "bench_cleaning.py"), "--quick", "--json"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout)
+    assert result["runs"] == 3 and result["samples"]["records"] > 1000 and result["dirty"]["records"] == 380
+    assert result["samples"]["us_per_record"] > 0

@@ -69,21 +69,24 @@ def test_malformed_lines_become_rejects_with_file_line(tmp_path: Path) -> None:
             json.dumps(["not", "an", "object"]),
             "",
             json.dumps({"instruction": "好问题", "output": 42}, ensure_ascii=False),
+            json.dumps({"instruction": "空回答", "output": " \n "}, ensure_ascii=False),
         ]) + "\n",
         encoding="utf-8",
     )
     records, invalid = _split(list(iter_import([path], "alpaca", "demo", SETTINGS)))
-    assert len(records) == 1
+    # Raw text is kept: the form feed is the cleaner's to repair, not a reason to reject (line 4).
+    assert [r.provenance.location for r in records] == [f"{path}:1", f"{path}:4"]
+    assert records[1].record.instruction == "问题\f换页"
     by_line = {i.location: i.reason for i in invalid}
     assert by_line == {
         f"{path}:2": "json_decode",
         f"{path}:3": "missing_field",
-        f"{path}:4": "schema",
         f"{path}:5": "wrong_type",
         f"{path}:7": "wrong_type",
+        f"{path}:8": "schema",
     }
     schema_error = next(i for i in invalid if i.reason == "schema")
-    assert "U+000C" in schema_error.detail and "问题" in schema_error.raw
+    assert "output" in schema_error.detail and "空回答" in schema_error.raw
 
 
 def test_parquet_input_and_json_lines_named_json(tmp_path: Path) -> None:
