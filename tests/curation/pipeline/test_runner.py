@@ -150,3 +150,46 @@ def test_kill_9_then_rerun_gives_identical_output(tmp_path: Path, kill_after_che
     ids = [json.loads(line)["id"] for p in sorted((killed / "ingest-demo").glob("part-*.jsonl"))
            for line in p.read_text().splitlines()]
     assert len(ids) == len(set(ids)) == 60000 - 61
+
+
+def test_failed_outside_calls_are_not_final(tmp_path: Path) -> None:
+    """A shard holding a failed call is recomputed on resume; a manifest with failed calls is not
+    skipped; a stage whose every call failed has no manifest."""
+    from curation.pipeline.runner import CallTally, ExternalCallsFailed
+
+    run = RunDir(tmp_path / "run")
+    skips: list[int] = []
+
+    def stage(failing: set[int], crash_at: int | None = None) -> Stage:
+        tally = CallTally("test service")
+
+        def produce(skip: int):
+            skips.append(skip)
+            for i in range(skip, 10):
+                if i == crash_at:
+                    raise KeyboardInterrupt  # the run is cut off here
+                if i in failing:
+                    tally.failed_with("HTTP 503 from the service")
+                    yield InvalidItem(location=f"q.json#{i}", reason="llm_error", source="demo")
+                else:
+                    tally.succeeded()
+                    yield _record(i)
+        return Stage("answers", produce, inputs=[], shard_size=2, calls=tally)
+
+    # shards: [0,1] [2,3] [4,5] then cut off at 6; shard 1 holds a failed call
+    with pytest.raises(KeyboardInterrupt):
+        run_stage(run, stage({3}, crash_at=6), progress=False)
+    result = run_stage(run, stage({3}), progress=False)
+    assert skips[-1] == 2  # resumed at the shard with the failure, not after shard 2
+    assert result.manifest["calls"] == {"service": "test service", "made": 10, "failed": 1,
+                                        "errors": {"HTTP 503 from the service": 1}}
+    assert result.manifest["counts"]["invalid"] == {"llm_error": 1}
+    # failed calls recorded: the next run is not skipped, and now every call succeeds
+    again = run_stage(run, stage(set()), progress=False)
+    assert not again.skipped and again.manifest["counts"]["kept"] == 10
+    assert again.manifest["calls"]["failed"] == 0
+    assert run_stage(run, stage(set()), progress=False).skipped
+
+    with pytest.raises(ExternalCallsFailed, match="all 10 test service calls failed"):
+        run_stage(run, stage(set(range(10))), force=True, progress=False)
+    assert run.manifest("answers") is None
