@@ -36,3 +36,13 @@ def test_bench_curation_quick_runs_chain_and_ceiling(tmp_path: Path) -> None:
     assert set(result["tools"]) == {"ceiling", "cqia"}
     assert result["tools"]["ceiling"]["detail"]["kept"] == 3000
     assert result["tools"]["cqia"]["detail"]["stages"][:1] == ["clean"]
+
+
+def test_bench_curate_memory_reports_peaks_per_stage(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "bench_curate_memory.py"), "--n", "3000",
+                           "--out", str(tmp_path / "corpus")], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["records"] == 3000 and set(result["stage_seconds"]) == {"clean", "filter", "dedup"}
+    assert 0 < result["peak_main_rss_mb"] <= result["peak_tree_rss_mb"]
+    assert result["per_stage"] and set(result["per_stage"]) <= {"clean", "filter", "dedup", "start-up/exit"}
