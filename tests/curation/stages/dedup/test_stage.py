@@ -193,3 +193,36 @@ def test_main_process_memory_does_not_hold_signatures(tmp_path: Path, samples_di
     # measured before the change); what stays in memory is ids, source codes, lengths, votes, exact
     # keys and the decisions (~60 bytes) plus the clustering pass's sort arrays (258 measured)
     assert per_record < 600, f"{per_record:.0f} bytes per added record"
+
+
+def test_scan_workers_end_with_a_killed_parent(tmp_path: Path, samples_dir: Path) -> None:
+    """Issue 12: after `kill -9` of a dedup run, its scan workers hung for ever (blocked writing a
+    result nobody reads). A real `cqia dedup` process is killed while its workers scan."""
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    run = upstream_run(tmp_path / "run", _distinct_records(samples_dir, 20_000, 3), shard_size=500)
+    proc = subprocess.Popen([sys.executable, "-m", "curation.cli", "dedup", str(run.root), "--upstream", "filter",
+                             "--workers", "2"], cwd=Path(__file__).resolve().parents[4],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: list[psutil.Process] = []
+    try:
+        deadline = time.monotonic() + 120
+        while len(workers) < 2:
+            assert proc.poll() is None and time.monotonic() < deadline, "no scan workers started"
+            workers = psutil.Process(proc.pid).children()
+            time.sleep(0.05)
+        time.sleep(1.0)  # let them take work
+        proc.kill()
+        proc.wait(10)
+        _, alive = psutil.wait_procs(workers, timeout=15)
+        assert not alive, f"scan workers outlived their killed parent: {[p.pid for p in alive]}"
+    finally:
+        for worker in workers:  # only the workers this test's process started
+            if worker.is_running():
+                worker.kill()
+        if proc.poll() is None:
+            proc.kill()
