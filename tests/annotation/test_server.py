@@ -45,10 +45,13 @@ class Serve:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, self.stderr.read_text()
-            children = psutil.Process(self.proc.pid).children()
-            if children:
-                self.server = children[0]
-                return self.server
+            for child in psutil.Process(self.proc.pid).children():
+                try:
+                    if any("label-studio" in part for part in child.cmdline()):  # exec'd, not mid-fork
+                        self.server = child
+                        return child
+                except psutil.Error:
+                    pass
             time.sleep(0.02)
         raise AssertionError("the CLI started no server process")
 
@@ -59,14 +62,30 @@ class Serve:
             assert time.monotonic() < deadline, "Label Studio did not come up"
             time.sleep(0.2)
 
-    def server_gone(self, timeout: float = 30) -> bool:
+    def server_gone(self, timeout: float = 60) -> bool:
+        """The server process has ended and its port is free. A killed process shows as a zombie
+        while its last threads are still being torn down (slow under heavy I/O); its socket closes
+        only then, so wait for both."""
         assert self.server is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not self.server.is_running() or self.server.status() == psutil.STATUS_ZOMBIE:
-                return not _port_open(self.port)
+            try:
+                ended = not self.server.is_running() or self.server.status() == psutil.STATUS_ZOMBIE
+            except psutil.NoSuchProcess:
+                ended = True
+            if ended and not _port_open(self.port):
+                return True
             time.sleep(0.1)
         return False
+
+    def describe(self) -> str:
+        """What the server process is doing (for a failure message)."""
+        assert self.server is not None
+        try:
+            state = f"status {self.server.status()}, parent {self.server.ppid()}"
+        except psutil.Error as exc:
+            state = repr(exc)
+        return f"server {self.server.pid}: {state}, port open: {_port_open(self.port)}\n{_stack(self.server.pid)}"
 
     def cleanup(self) -> None:
         """Stop what this test started if the code under test did not (only these two pids)."""
@@ -86,11 +105,24 @@ def serve(ls_template: Path, tmp_path: Path) -> Iterator[Serve]:
         handle.cleanup()
 
 
+def _stack(pid: int) -> str:
+    """The process's Python stack (py-spy, a dev dependency), for a failure message."""
+    py_spy = Path(sys.executable).with_name("py-spy")
+    if not py_spy.exists():
+        return "(py-spy not installed)"
+    out = subprocess.run([str(py_spy), "dump", "--pid", str(pid)], capture_output=True, text=True)
+    return out.stdout + out.stderr
+
+
 def test_sigterm_during_startup_stops_the_server(serve: Serve) -> None:
     serve.wait_for_server_process()
     serve.proc.send_signal(signal.SIGTERM)
-    assert serve.proc.wait(60) != 0
-    assert serve.server_gone(), "Label Studio outlived `cqia annotate serve` (SIGTERM during start-up)"
+    try:
+        serve.proc.wait(60)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the CLI did not end after SIGTERM:\n{_stack(serve.proc.pid)}\n{serve.stderr.read_text()}")
+    assert serve.proc.returncode != 0
+    assert serve.server_gone(), f"Label Studio outlived `cqia annotate serve` (SIGTERM during start-up): {serve.describe()}"
 
 
 def test_sighup_closing_the_terminal_stops_the_server(serve: Serve) -> None:
@@ -98,7 +130,7 @@ def test_sighup_closing_the_terminal_stops_the_server(serve: Serve) -> None:
     serve.wait_until_up()
     serve.proc.send_signal(signal.SIGHUP)
     serve.proc.wait(60)
-    assert serve.server_gone(), "Label Studio outlived `cqia annotate serve` (SIGHUP)"
+    assert serve.server_gone(), f"Label Studio outlived `cqia annotate serve` (SIGHUP): {serve.describe()}"
 
 
 def test_sigkill_of_the_cli_stops_the_server(serve: Serve) -> None:
@@ -106,7 +138,7 @@ def test_sigkill_of_the_cli_stops_the_server(serve: Serve) -> None:
     serve.wait_until_up()
     serve.proc.kill()
     serve.proc.wait(10)
-    assert serve.server_gone(), "Label Studio outlived a SIGKILLed `cqia annotate serve`"
+    assert serve.server_gone(), f"Label Studio outlived a SIGKILLed `cqia annotate serve`: {serve.describe()}"
 
 
 def test_sigterm_when_up_stops_the_server_in_order(serve: Serve) -> None:
@@ -115,4 +147,4 @@ def test_sigterm_when_up_stops_the_server_in_order(serve: Serve) -> None:
     serve.proc.send_signal(signal.SIGTERM)
     assert serve.proc.wait(60) == 0
     assert "stopping Label Studio" in serve.stderr.read_text()
-    assert serve.server_gone()
+    assert serve.server_gone(), serve.describe()
