@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import shutil
 import subprocess
 import time
@@ -58,6 +59,7 @@ class KeptRaw:
 Outcome = Kept | KeptRaw | Dropped | InvalidItem
 
 _MAX_ERROR_KINDS = 5
+_URL_USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.I)
 
 
 @dataclass
@@ -74,8 +76,11 @@ class CallTally:
         self.made += 1
 
     def failed_with(self, error: str) -> None:
+        """Count a failed call; `error` (keys already scrubbed by the client) goes to the manifest,
+        with any user:password@ of a URL in it removed."""
         self.made += 1
         self.failed += 1
+        error = _URL_USERINFO.sub(r"\1***@", error)
         # a few distinct messages are enough to say why; keep the tally small at any scale
         if error in self.errors or len(self.errors) < _MAX_ERROR_KINDS:
             self.errors[error] += 1

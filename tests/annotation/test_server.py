@@ -85,7 +85,15 @@ class Serve:
             state = f"status {self.server.status()}, parent {self.server.ppid()}"
         except psutil.Error as exc:
             state = repr(exc)
-        return f"server {self.server.pid}: {state}, port open: {_port_open(self.port)}\n{_stack(self.server.pid)}"
+        holders = []
+        for conn in psutil.net_connections(kind="tcp"):
+            if conn.laddr and conn.laddr.port == self.port and conn.status == psutil.CONN_LISTEN:
+                try:
+                    holders.append(f"{conn.pid} {psutil.Process(conn.pid).cmdline()[:4]}" if conn.pid else "?")
+                except psutil.Error:
+                    holders.append(str(conn.pid))
+        return (f"server {self.server.pid}: {state}, port {self.port} held by {holders}\n"
+                f"{_stack(self.server.pid)}")
 
     def cleanup(self) -> None:
         """Stop what this test started if the code under test did not (only these two pids)."""

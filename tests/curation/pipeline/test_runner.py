@@ -193,3 +193,11 @@ def test_failed_outside_calls_are_not_final(tmp_path: Path) -> None:
     with pytest.raises(ExternalCallsFailed, match="all 10 test service calls failed"):
         run_stage(run, stage(set(range(10))), force=True, progress=False)
     assert run.manifest("answers") is None
+
+
+def test_call_errors_in_the_manifest_carry_no_url_credentials() -> None:
+    from curation.pipeline.runner import CallTally
+
+    tally = CallTally("LLM answer")
+    tally.failed_with("cannot connect to https://bob:s3cret@llm.example:8443/v1: refused")
+    assert list(tally.errors) == ["cannot connect to https://***@llm.example:8443/v1: refused"]
