@@ -3,10 +3,16 @@
 Why a module and not a shell line: the server reads many generic env names (HOST, PORT,
 USERNAME...), silently moves to port+1 when busy and needs legacy tokens enabled in 1.23 — all
 of which must be handled the same way by the CLI, the tests and the benchmark.
+
+The server runs in its own process group (Ctrl-C in the terminal reaches only its starter, which
+stops it in order) and, on Linux, dies with its starter: the kernel sends it SIGTERM when the
+starting thread ends, even when the starter was SIGKILLed and no handler ran, so the port is
+never left held by an orphan.
 """
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
 import re
@@ -15,8 +21,10 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,14 +135,41 @@ class LocalServer:
         self.stop()
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent_preexec() -> Callable[[], None] | None:
+    """A `preexec_fn` asking Linux to SIGTERM the child when the thread that started it ends
+    (prctl PR_SET_PDEATHSIG); None where that does not exist. libc is looked up here, before the
+    fork, so the child only makes the call."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # the starter died before the request was in place
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return preexec
+
+
 def start_server(
     data_dir: Path,
     *,
     port: int | None = None,
     creds: Credentials | None = None,
     timeout: float = 180.0,
+    die_with_parent: bool = True,
 ) -> LocalServer:
-    """Start the server on 127.0.0.1 and wait until its API answers with the admin token."""
+    """Start the server on 127.0.0.1 and wait until its API answers with the admin token.
+
+    `die_with_parent`: the server is stopped by the kernel when the calling thread ends (call it
+    from a thread that lives as long as the server should, e.g. the main thread)."""
     binary = find_binary()
     data_dir = Path(data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -150,6 +185,7 @@ def start_server(
          "--data-dir", str(data_dir)],
         env=server_env(data_dir, creds), stdout=log, stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL, start_new_session=True,
+        preexec_fn=die_with_parent_preexec() if die_with_parent else None,
     )
     server = LocalServer(f"http://127.0.0.1:{port}", data_dir, creds, process, log_path)
     try:

@@ -5,6 +5,11 @@ outcomes the runner atomically writes a kept shard, a rejects shard and then a c
 a kill, the completed checkpoints say how many outcomes are durable; the stage is asked to resume
 after them (`produce(skip)`), partial shards are overwritten, so the final output is identical to
 an uninterrupted run as long as the stage is deterministic.
+
+A stage that calls an outside service (an LLM) counts its calls in a `CallTally`. A failed call is
+not a final answer: a checkpoint holding one is not resumed from, a manifest recording one does
+not make the stage skippable (the next run retries; the client's cache makes the calls that did
+succeed free), and when every call failed the stage is left incomplete (`ExternalCallsFailed`).
 """
 
 from __future__ import annotations
@@ -59,6 +64,43 @@ class KeptRaw:
 
 Outcome = Kept | KeptRaw | Dropped | InvalidItem
 
+_MAX_ERROR_KINDS = 5
+_URL_USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.I)
+
+
+@dataclass
+class CallTally:
+    """Calls a stage made to an outside service; the stage counts one per item that needed a call
+    (answered from the cache or sent), so a failed call is never mistaken for a final answer."""
+
+    service: str
+    made: int = 0
+    failed: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+
+    def succeeded(self) -> None:
+        self.made += 1
+
+    def failed_with(self, error: str) -> None:
+        """Count a failed call; `error` (keys already scrubbed by the client) goes to the manifest,
+        with any user:password@ of a URL in it removed."""
+        self.made += 1
+        self.failed += 1
+        error = _URL_USERINFO.sub(r"\1***@", error)
+        # a few distinct messages are enough to say why; keep the tally small at any scale
+        if error in self.errors or len(self.errors) < _MAX_ERROR_KINDS:
+            self.errors[error] += 1
+        else:
+            self.errors["(other errors)"] += 1
+
+    def summary(self, made: int, failed: int) -> dict[str, Any]:
+        return {"service": self.service, "made": made, "failed": failed,
+                "errors": dict(self.errors.most_common())}
+
+
+class ExternalCallsFailed(RuntimeError):
+    """Every call a stage made to an outside service failed: the stage is left incomplete."""
+
 
 @dataclass
 class Stage:
@@ -70,6 +112,7 @@ class Stage:
     params: dict[str, Any] = field(default_factory=dict)
     shard_size: int = 20_000
     total: int | None = None
+    calls: CallTally | None = None  # set by stages that call an outside service
 
     def recorded_inputs(self) -> list[dict[str, Any]]:
         """Inputs as the manifest records them: a crawl URL's token or password never lands on disk."""
@@ -121,9 +164,16 @@ def file_inputs(paths: Iterable[Path]) -> list[dict[str, Any]]:
 
 
 def stage_input(run: RunDir, stage: str) -> dict[str, Any]:
-    """Fingerprint entry for an upstream stage: changes whenever its output would."""
+    """Fingerprint entry for an upstream stage: changes whenever its output would.
+
+    A stage that called an outside service can produce other output from the same fingerprint
+    (a retried call now answers), so its entry also carries a digest of its shards."""
     manifest = run.require_manifest(stage)
-    return {"stage": stage, "fingerprint": manifest["fingerprint"], "kept": manifest["counts"]["kept"]}
+    entry = {"stage": stage, "fingerprint": manifest["fingerprint"], "kept": manifest["counts"]["kept"]}
+    if "calls" in manifest:
+        shards = "".join(f["sha256"] for f in manifest["shards"]).encode()
+        entry["output_sha256"] = hashlib.sha256(shards).hexdigest()
+    return entry
 
 
 def iter_upstream(run: RunDir, upstreams: list[str]) -> Iterator[CuratedRecord]:
@@ -283,7 +333,8 @@ class _ShardWriter:
         self.stage_dir = stage_dir
         self.fingerprint = fingerprint
 
-    def write(self, index: int, kept: list[bytes], rejects: list[bytes], outcomes: int, counts: _Counts) -> dict:
+    def write(self, index: int, kept: list[bytes], rejects: list[bytes], outcomes: int, counts: _Counts,
+              calls: dict[str, int] | None = None) -> dict:
         files = []
         for kind, rows in (("part", kept), ("rejects", rejects)):
             if not rows:
@@ -302,17 +353,20 @@ class _ShardWriter:
             "files": files,
             "counts": counts.to_dict(),
         }
+        if calls is not None:
+            checkpoint["calls"] = calls
         write_json_atomic(self.stage_dir / PROGRESS / f"{index:05d}.json", checkpoint)
         return checkpoint
 
 
 def _load_checkpoints(stage_dir: Path, fingerprint: str) -> list[dict[str, Any]]:
-    """Contiguous completed checkpoints from shard 0 that belong to this fingerprint."""
+    """Contiguous completed checkpoints from shard 0 that belong to this fingerprint; a shard with
+    a failed outside call is not final, so resuming starts again from it."""
     done = []
     index = 0
     while (path := stage_dir / PROGRESS / f"{index:05d}.json").exists():
         checkpoint = read_json(path)
-        if checkpoint.get("fingerprint") != fingerprint:
+        if checkpoint.get("fingerprint") != fingerprint or checkpoint.get("calls", {}).get("failed"):
             break
         done.append(checkpoint)
         index += 1
@@ -335,7 +389,8 @@ def run_stage(run: RunDir, stage: Stage, *, force: bool = False, progress: bool 
     stage_dir = run.stage_dir(stage.name)
     fingerprint = stage.fingerprint()
     existing = run.manifest(stage.name)
-    if existing is not None and existing.get("fingerprint") == fingerprint and not force:
+    retry_calls = existing is not None and bool(existing.get("calls", {}).get("failed"))
+    if existing is not None and existing.get("fingerprint") == fingerprint and not force and not retry_calls:
         run.register_stage(stage.name)
         return StageResult(existing, skipped=True)
     if existing is not None or force:
@@ -356,6 +411,16 @@ def run_stage(run: RunDir, stage: Stage, *, force: bool = False, progress: bool 
     counts = _Counts()
     pending = 0
     secrets = env_secrets()
+    tally = stage.calls
+    calls_at_checkpoint = (tally.made, tally.failed) if tally else (0, 0)
+
+    def shard_calls() -> dict[str, int] | None:
+        nonlocal calls_at_checkpoint
+        if tally is None:
+            return None
+        made, failed = tally.made - calls_at_checkpoint[0], tally.failed - calls_at_checkpoint[1]
+        calls_at_checkpoint = (tally.made, tally.failed)
+        return {"made": made, "failed": failed}
 
     with _progress(stage.name, stage.total, resumed_from, enabled=progress) as advance:
         for outcome in stage.produce(resumed_from):
@@ -378,10 +443,10 @@ def run_stage(run: RunDir, stage: Stage, *, force: bool = False, progress: bool 
             pending += 1
             advance(1)
             if pending >= stage.shard_size:
-                checkpoints.append(writer.write(index, kept, rejects, pending, counts))
+                checkpoints.append(writer.write(index, kept, rejects, pending, counts, shard_calls()))
                 index, kept, rejects, counts, pending = index + 1, [], [], _Counts(), 0
         if pending or not checkpoints:
-            checkpoints.append(writer.write(index, kept, rejects, pending, counts))
+            checkpoints.append(writer.write(index, kept, rejects, pending, counts, shard_calls()))
 
     total = _Counts()
     for checkpoint in checkpoints:
@@ -403,8 +468,36 @@ def run_stage(run: RunDir, stage: Stage, *, force: bool = False, progress: bool 
     }
     counts_ok = manifest["counts"]
     assert counts_ok["in"] == counts_ok["kept"] + counts_ok["dropped_total"] + counts_ok["invalid_total"]
+    if tally is not None:
+        made = sum(c.get("calls", {}).get("made", 0) for c in checkpoints)
+        failed = sum(c.get("calls", {}).get("failed", 0) for c in checkpoints)
+        manifest["calls"] = tally.summary(made, failed)
+        if failed and failed == made:
+            raise ExternalCallsFailed(
+                f"{stage.name}: all {made} {tally.service} calls failed, so the stage is left incomplete "
+                f"(fix the cause and re-run; a re-run sends them again). {describe_errors(manifest['calls'])}"
+            )
     write_json_atomic(stage_dir / MANIFEST, manifest)
     return StageResult(manifest, skipped=False, resumed_from=resumed_from)
+
+
+def describe_errors(calls: dict[str, Any]) -> str:
+    """'Errors: <message> (×n); ...' for a manifest's `calls` entry (messages carry no secrets:
+    the LLM client scrubs keys from them)."""
+    errors = calls.get("errors") or {}
+    if not errors:
+        return ""
+    return "Errors: " + "; ".join(f"{message} (x{n})" for message, n in errors.items())
+
+
+def failed_calls_note(manifest: dict[str, Any]) -> str | None:
+    """A sentence for the person running the command when some outside calls failed, else None."""
+    calls = manifest.get("calls") or {}
+    if not calls.get("failed"):
+        return None
+    return (f"{manifest['stage']}: {calls['failed']} of {calls['made']} {calls['service']} calls failed; "
+            "their items are recorded with the error and are retried when the same command runs again "
+            f"(calls that succeeded are cached). {describe_errors(calls)}")
 
 
 class _progress:

@@ -3,10 +3,17 @@
 Streaming: one ParquetWriter per config, row groups flushed every `batch_rows`, so memory is
 bounded by (configs × batch) rather than by dataset size. Per-config statistics for the card
 are kept as compact integer arrays.
+
+The release is written into a hidden staging folder beside OUT (`.OUT.build-<pid>-<random>`) and
+renamed into place at the end, so OUT is never half-written. Every exit path through Python
+removes the staging folder (the CLI turns SIGTERM/SIGHUP into one); after a SIGKILL the next build
+of OUT removes folders whose process is gone.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import statistics
 import tempfile
@@ -89,6 +96,7 @@ class ReleaseSummary:
     out_dir: Path
     stage: str
     configs: list[dict[str, Any]]
+    removed_leftovers: list[Path] = field(default_factory=list)
 
     @property
     def total_rows(self) -> int:
@@ -142,6 +150,40 @@ class _ConfigWriter:
         return names
 
 
+def _staging_prefix(out_dir: Path) -> str:
+    return f".{out_dir.name}.build-{os.getpid()}-"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def remove_stale_staging(out_dir: Path) -> list[Path]:
+    """Remove staging folders of earlier builds of `out_dir` whose process is gone (a killed build),
+    including the unnamed `.OUT.xxxxxxxx` folders older versions left; returns what was removed.
+    Folders of a build still running, and anything not named like a staging folder, stay."""
+    removed = []
+    head = f".{out_dir.name}."
+    if not out_dir.parent.is_dir():
+        return removed
+    for path in out_dir.parent.iterdir():
+        if not path.name.startswith(head) or not path.is_dir():
+            continue
+        rest = path.name[len(head):]
+        owner = re.fullmatch(r"build-(\d+)-[A-Za-z0-9_]+", rest)
+        legacy = re.fullmatch(r"[a-z0-9_]{8}", rest)
+        if owner and not _process_alive(int(owner.group(1))) or legacy:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
 def build_release(
     run_dir: Path,
     out_dir: Path,
@@ -157,11 +199,12 @@ def build_release(
     run = RunDir(run_dir)
     stage = stage or run.latest_stage()
     run.require_manifest(stage)
+    removed = remove_stale_staging(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
         raise ReleaseBuildError(f"{out_dir} exists and is not empty (use --overwrite to replace it)")
     schema = release_features().arrow_schema
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(out_dir), dir=out_dir.parent))
     try:
         writers: dict[str, _ConfigWriter] = {}
         stats: dict[str, ConfigStats] = {}
@@ -196,4 +239,4 @@ def build_release(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return ReleaseSummary(out_dir=out_dir, stage=stage, configs=summaries)
+    return ReleaseSummary(out_dir=out_dir, stage=stage, configs=summaries, removed_leftovers=removed)

@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from curation.pipeline.children import die_with_parent
 from curation.pipeline.recipe import Recipe
 from curation.pipeline.rows import batches, iter_lines, row_to_record
 from curation.pipeline.rundir import RunDir
@@ -71,8 +72,10 @@ _WORKER_RECIPE: Recipe | None = None
 _WORKER_TOOLS: dict[str, _Tools] = {}
 
 
-def _init_worker(recipe_json: bytes) -> None:
+def _init_worker(recipe_json: bytes, parent_pid: int | None = None) -> None:
     global _WORKER_RECIPE
+    if parent_pid is not None:  # a pool worker: end with the main process, even on SIGKILL
+        die_with_parent(parent_pid)
     _WORKER_RECIPE = Recipe.model_validate_json(recipe_json)
     _WORKER_TOOLS.clear()
 
@@ -144,7 +147,7 @@ def _mapbatches(
             yield from fn(batch)
         return
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-    with mp.get_context(method).Pool(workers, initializer=_init_worker, initargs=(recipe_json,)) as pool:
+    with mp.get_context(method).Pool(workers, initializer=_init_worker, initargs=(recipe_json, os.getpid())) as pool:
         for result in pool.imap(fn, batches, chunksize=1):
             yield from result
 
