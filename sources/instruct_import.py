@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from schemas import CuratedRecord, InstructionRecord, InvalidItem, Provenance, make_record_id
+from schemas import RAW_TEXT, CuratedRecord, InstructionRecord, InvalidItem, Provenance, make_record_id
 from sources.filecommon import file_time
 from sources.fileread import Item, iter_items, reject
 from sources.settings import SourceSettings
@@ -68,11 +68,30 @@ def _turns(obj: dict[str, Any]) -> list[tuple[str, str]]:
         if not isinstance(turn, dict):
             raise ItemError("wrong_type", f"turn {index} is not an object")
         role = turn.get("from", turn.get("role"))
-        value = turn.get("value", turn.get("content"))
-        if not isinstance(role, str) or not isinstance(value, str):
+        value = _turn_text(turn.get("value", turn.get("content")), index)
+        if not isinstance(role, str):
             raise ItemError("wrong_type", f"turn {index} needs string 'from'/'role' and 'value'/'content'")
         turns.append((role.lower(), value))
     return turns
+
+
+def _turn_text(value: Any, index: int) -> str:
+    """A turn's text: a string, or a list of content parts (OpenAI `{"type": "text", "text"}`,
+    LLaMA-Factory v1 `{"type": "text", "value"}`) joined. Image/audio parts are not text: the item
+    is rejected rather than imported without them."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and value:
+        texts = []
+        for part in value:
+            kind = part.get("type", "text") if isinstance(part, dict) else None
+            text = part.get("text", part.get("value")) if isinstance(part, dict) else None
+            if kind != "text" or not isinstance(text, str):
+                raise ItemError("non_text_content", f"turn {index} has a {kind or type(part).__name__!s} content part; "
+                                "only text conversations are imported")
+            texts.append(text)
+        return "".join(texts)
+    raise ItemError("wrong_type", f"turn {index} needs string 'from'/'role' and 'value'/'content'")
 
 
 def _map_sharegpt(obj: dict[str, Any], settings: SourceSettings) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -83,30 +102,51 @@ def _map_sharegpt(obj: dict[str, Any], settings: SourceSettings) -> tuple[dict[s
     if first_human is None:
         raise ItemError("sharegpt_no_human_turn", "conversation has no human/user turn")
     reply = next((v for r, v in turns[first_human + 1 :] if r in _ASSISTANT_ROLES), None)
-    if reply is None:
-        raise ItemError("sharegpt_no_assistant_reply", "no assistant reply after the first human turn")
     extra: dict[str, Any] = {
         "conversation": [{"from": r, "value": v} for r, v in turns],
         "turns": len(turns),
     }
+    if reply is None and "chosen" in obj:
+        # A preference pair (LLaMA-Factory / ShareGPT DPO: conversations + chosen + rejected): the
+        # chosen reply is the answer; the rejected one is kept in provenance, nothing is lost.
+        reply = _turn_text(_reply_value(obj["chosen"]), len(turns))
+        extra["preference"] = {"rejected": obj.get("rejected")}
+    if reply is None:
+        raise ItemError("sharegpt_no_assistant_reply", "no assistant reply after the first human turn")
     if obj.get("tools"):
         extra["tools"] = obj["tools"]
     return {"instruction": turns[first_human][1], "input": system, "output": reply}, extra
 
 
+def _reply_value(reply: Any) -> Any:
+    """`chosen` as a turn object (`{"from": "gpt", "value": ...}`) or as the bare text."""
+    return reply.get("value", reply.get("content")) if isinstance(reply, dict) else reply
+
+
+def _upstream_answer_from(fields: dict[str, Any], extra: dict[str, Any]) -> None:
+    """COIG-CQIA rows also say `answer_from: expert` (human_value: answers written by experts).
+    An expert is a human, so the record says `human`; the upstream value stays in provenance."""
+    value = fields.get("answer_from")
+    if isinstance(value, str) and value.lower() == "expert":
+        fields["answer_from"] = "human"
+        extra["answer_from_upstream"] = value
+
+
 def _build(
     fields: dict[str, Any], *, fmt: str, settings: SourceSettings, answer_from: str | None
 ) -> InstructionRecord:
-    if fmt == "coig-cqia":
-        return InstructionRecord.model_validate(fields)
-    return InstructionRecord(
-        **fields,
-        task_type=settings.task_type,
-        domain=settings.domain,
-        answer_from=answer_from or settings.answer_from,
-        human_verified=False,
-        copyright=settings.copyright,
-    )
+    """Structure is checked here; the text stays raw (RAW_TEXT): control characters, a lone CR or
+    mojibake C1 characters are the cleaner's to repair, not a reason to reject the item."""
+    if fmt != "coig-cqia":
+        fields = {
+            **fields,
+            "task_type": settings.task_type,
+            "domain": settings.domain,
+            "answer_from": answer_from or settings.answer_from,
+            "human_verified": False,
+            "copyright": settings.copyright,
+        }
+    return InstructionRecord.model_validate(fields, context=RAW_TEXT)
 
 
 def iter_import(
@@ -143,6 +183,8 @@ def _import_item(item: Item, fmt: str, mapper: Any, source: str, settings: Sourc
         if not isinstance(obj, dict):
             raise ItemError("wrong_type", f"item is {type(obj).__name__}, expected an object")
         fields, extra = (dict(obj), {}) if mapper is None else mapper(obj, settings)
+        if mapper is None:
+            _upstream_answer_from(fields, extra)
         record = _build(fields, fmt=fmt, settings=settings, answer_from=answer_from)
     except ItemError as exc:
         return reject(item.location, exc.reason, str(exc), source, item.raw)

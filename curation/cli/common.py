@@ -23,6 +23,25 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+def print_table(table: Table, out: Console | None = None) -> None:
+    """Print a table at its natural width, wider than the terminal if need be: cells such as long
+    target names are never cut to "…" (a narrow terminal wraps the lines instead)."""
+    from rich.measure import Measurement
+
+    out = out or console
+    width = Measurement.get(out, out.options.update_width(100_000), table).maximum
+    if width > out.width:
+        out = Console(stderr=out.stderr, width=width, highlight=False)
+    out.print(table)
+
+
+def print_json(data: Any) -> None:
+    """Machine-readable output on stdout (tables and messages go to stderr)."""
+    import json
+
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
 def stage_table(manifests: list[dict[str, Any]], title: str = "Stages") -> Table:
     """Kept/dropped/invalid per stage and source, with reasons; rows add up by construction."""
     table = Table(title=title)

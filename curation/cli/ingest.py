@@ -14,7 +14,14 @@ import typer
 
 from curation.cli.common import ExecutorOpt, RayAddressOpt, console, fail, stage_executor, stage_table
 from curation.pipeline.rundir import RunDir
-from curation.pipeline.runner import Stage, file_inputs, group_files, run_stage, skip_outcomes
+from curation.pipeline.runner import (
+    Stage,
+    failed_calls_note,
+    file_inputs,
+    group_files,
+    run_stage,
+    skip_outcomes,
+)
 from curation.pipeline.storage import as_path
 
 app = typer.Typer(help="Ingest sources into a run directory (one stage per source).", no_args_is_help=True)
@@ -52,6 +59,8 @@ def run_source_stage(run_dir: Path, stage: Stage, *, force: bool, progress: bool
     console.print(stage_table([result.manifest], title=f"{stage.name}"))
     for warning in unproductive_inputs(RunDir(run_dir), result.manifest):
         console.print(f"[bold yellow]warning:[/] {warning}", soft_wrap=True, highlight=False)
+    if note := failed_calls_note(result.manifest):
+        console.print(f"[bold yellow]warning:[/] {note}", soft_wrap=True, highlight=False)
     return result.manifest
 
 

@@ -139,6 +139,7 @@ def ruozhiba(
     The API key is read from CQIA_LLM_API_KEY only (never a command-line argument, never logged).
     """
     from curation.llm.client import LLMClient, LLMError
+    from curation.pipeline.runner import CallTally, ExternalCallsFailed
     from curation.pipeline.storage import local_state_dir
     from curation.stages.answers import GenerationConfig, generate_answers
     from sources.ruozhiba import iter_ruozhiba
@@ -155,22 +156,26 @@ def ruozhiba(
         )
     except LLMError as exc:
         fail(str(exc))
+    tally = CallTally("LLM answer")
     stage = Stage(
         name="ingest-ruozhiba",
         produce=lambda skip: skip_outcomes(
-            generate_answers(iter_ruozhiba(paths, settings), client, config, progress=False), skip
+            generate_answers(iter_ruozhiba(paths, settings), client, config, progress=False, tally=tally), skip
         ),
         inputs=file_inputs(paths),
         params={"source": "ruozhiba", "settings": settings.model_dump(mode="json"), "model": client.model,
                 "prompt_fingerprint": config.fingerprint(client.model)},
         shard_size=shard_size,
         on_driver=True,  # the one LLM client (concurrency cap, rate limit, cache) lives here
+        calls=tally,
     )
     try:
         run_source_stage(run, stage, force=force, progress=progress, executor_name=executor,
                          ray_address=ray_address)
     except LLMError as exc:
         fail(f"answer generation stopped: {exc} (answers so far are cached; re-run to resume)")
+    except ExternalCallsFailed as exc:
+        fail(str(exc))
 
 
 def _import_command(name: str) -> None:

@@ -24,6 +24,8 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from curation.pipeline.children import die_with_parent
+
 log = logging.getLogger(__name__)
 
 S = TypeVar("S")
@@ -81,7 +83,9 @@ class LocalExecutor:
         while todo:
             _FORKED = (fn, shared)
             try:
-                pool = ProcessPoolExecutor(min(self._workers, len(todo)), mp_context=mp.get_context("fork"))
+                # a worker ends with this process, even on SIGKILL (curation.pipeline.children)
+                pool = ProcessPoolExecutor(min(self._workers, len(todo)), mp_context=mp.get_context("fork"),
+                                           initializer=die_with_parent, initargs=(os.getpid(),))
                 futures = {pool.submit(_call_forked, item): item for item in todo}
             finally:
                 _FORKED = None  # the children have their copy; the parent keeps no reference

@@ -15,6 +15,12 @@ After a kill, finished tasks are skipped by their markers; an unfinished task re
 last chunk checkpoint (`produce(skip)`) and overwrites partial chunks, so the final output is
 identical to an uninterrupted run as long as the stage is deterministic. A task killed on a
 cluster is simply run again (by Ray, or by the next run of the command).
+
+A stage that calls an outside service (an LLM) counts its calls in a `CallTally` (such stages run
+on the driver). A failed call is not a final answer: a chunk checkpoint or task marker holding
+one is not resumed from, a manifest recording one does not make the stage skippable (the next run
+retries; the client's cache makes the calls that did succeed free), and when every call failed
+the stage is left incomplete (`ExternalCallsFailed`).
 """
 
 from __future__ import annotations
@@ -72,6 +78,43 @@ Outcome = Kept | KeptRaw | Dropped | InvalidItem
 Task = Callable[[int], Iterable[Outcome | CuratedRecord]]
 """A task: `task(skip)` yields its outcomes after the first `skip` ones."""
 
+_MAX_ERROR_KINDS = 5
+_URL_USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.I)
+
+
+@dataclass
+class CallTally:
+    """Calls a stage made to an outside service; the stage counts one per item that needed a call
+    (answered from the cache or sent), so a failed call is never mistaken for a final answer."""
+
+    service: str
+    made: int = 0
+    failed: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+
+    def succeeded(self) -> None:
+        self.made += 1
+
+    def failed_with(self, error: str) -> None:
+        """Count a failed call; `error` (keys already scrubbed by the client) goes to the manifest,
+        with any user:password@ of a URL in it removed."""
+        self.made += 1
+        self.failed += 1
+        error = _URL_USERINFO.sub(r"\1***@", error)
+        # a few distinct messages are enough to say why; keep the tally small at any scale
+        if error in self.errors or len(self.errors) < _MAX_ERROR_KINDS:
+            self.errors[error] += 1
+        else:
+            self.errors["(other errors)"] += 1
+
+    def summary(self, made: int, failed: int) -> dict[str, Any]:
+        return {"service": self.service, "made": made, "failed": failed,
+                "errors": dict(self.errors.most_common())}
+
+
+class ExternalCallsFailed(RuntimeError):
+    """Every call a stage made to an outside service failed: the stage is left incomplete."""
+
 
 @dataclass
 class Stage:
@@ -96,6 +139,7 @@ class Stage:
     prepare: Callable[[Executor], None] | None = None
     cleanup: Callable[[], None] | None = None
     workers: int = 1
+    calls: CallTally | None = None  # set by stages that call an outside service (they run on the driver)
 
     def task_list(self) -> list[Task]:
         if self.tasks is not None:
@@ -168,9 +212,16 @@ def group_files(paths: list[Path], target_bytes: int = 64 << 20) -> list[list[Pa
 
 
 def stage_input(run: RunDir, stage: str) -> dict[str, Any]:
-    """Fingerprint entry for an upstream stage: changes whenever its output would."""
+    """Fingerprint entry for an upstream stage: changes whenever its output would.
+
+    A stage that called an outside service can produce other output from the same fingerprint
+    (a retried call now answers), so its entry also carries a digest of its shards."""
     manifest = run.require_manifest(stage)
-    return {"stage": stage, "fingerprint": manifest["fingerprint"], "kept": manifest["counts"]["kept"]}
+    entry = {"stage": stage, "fingerprint": manifest["fingerprint"], "kept": manifest["counts"]["kept"]}
+    if "calls" in manifest:
+        shards = "".join(f["sha256"] for f in manifest["shards"]).encode()
+        entry["output_sha256"] = hashlib.sha256(shards).hexdigest()
+    return entry
 
 
 def iter_upstream(run: RunDir, upstreams: list[str]) -> Iterator[CuratedRecord]:
@@ -378,6 +429,7 @@ class TaskJob:
     stage_dir: AnyPath
     fingerprint: str
     shard_size: int
+    calls: CallTally | None = None  # only for on_driver stages (the tally lives in this process)
 
 
 def _write_chunk(job: TaskJob, task: int, chunk: int, kept: list[bytes], rejects: list[bytes],
@@ -401,7 +453,7 @@ def _resume_point(job: TaskJob, task: int) -> list[dict[str, Any]]:
     done = []
     while (path := _chunk_marker(job.stage_dir, task, len(done))).exists():
         checkpoint = read_json(path)
-        if checkpoint.get("fingerprint") != job.fingerprint:
+        if checkpoint.get("fingerprint") != job.fingerprint or checkpoint.get("calls", {}).get("failed"):
             break
         done.append(checkpoint)
     for name in list_names(job.stage_dir):
@@ -423,7 +475,7 @@ def execute_task(job: TaskJob, task: int, advance: Callable[[int], None] | None 
     marker_path = _task_marker(job.stage_dir, task)
     if marker_path.exists():
         marker = read_json(marker_path)
-        if marker.get("fingerprint") == job.fingerprint:
+        if marker.get("fingerprint") == job.fingerprint and not marker.get("calls", {}).get("failed"):
             return marker
     chunks = _resume_point(job, task)
     resumed_from = sum(c["outcomes"] for c in chunks)
@@ -432,11 +484,17 @@ def execute_task(job: TaskJob, task: int, advance: Callable[[int], None] | None 
     rejects: list[bytes] = []
     counts = _Counts()
     pending = 0
+    tally = job.calls
+    calls_at_checkpoint = (tally.made, tally.failed) if tally else (0, 0)
 
     def flush(final: bool = False) -> None:
-        nonlocal kept, rejects, counts, pending
+        nonlocal kept, rejects, counts, pending, calls_at_checkpoint
         checkpoint = _write_chunk(job, task, len(chunks), kept, rejects, pending, counts)
         checkpoint["fingerprint"] = job.fingerprint
+        if tally is not None:
+            made, failed = tally.made - calls_at_checkpoint[0], tally.failed - calls_at_checkpoint[1]
+            calls_at_checkpoint = (tally.made, tally.failed)
+            checkpoint["calls"] = {"made": made, "failed": failed}
         if not final:  # the last chunk is covered by the task marker written next
             write_json_atomic(_chunk_marker(job.stage_dir, task, checkpoint["chunk"]), checkpoint)
         chunks.append(checkpoint)
@@ -477,6 +535,8 @@ def execute_task(job: TaskJob, task: int, advance: Callable[[int], None] | None 
         "files": [f for c in chunks for f in c["files"]],
         "counts": total.to_dict(),
     }
+    if tally is not None:
+        marker["calls"] = {k: sum(c.get("calls", {}).get(k, 0) for c in chunks) for k in ("made", "failed")}
     write_json_atomic(marker_path, marker)
     return marker
 
@@ -493,7 +553,8 @@ def _load_markers(stage_dir: AnyPath, fingerprint: str, tasks: int) -> dict[int,
         data = read_json(stage_dir / PROGRESS / name)
         if data.get("fingerprint") != fingerprint or int(stem) >= tasks:
             return None
-        markers[int(stem)] = data
+        if not data.get("calls", {}).get("failed"):  # a task with a failed outside call runs again
+            markers[int(stem)] = data
     return markers
 
 
@@ -523,7 +584,8 @@ def run_stage(run: RunDir, stage: Stage, *, force: bool = False, progress: bool 
     stage_dir = run.stage_dir(stage.name)
     fingerprint = stage.fingerprint()
     existing = run.manifest(stage.name)
-    if existing is not None and existing.get("fingerprint") == fingerprint and not force:
+    retry_calls = existing is not None and bool(existing.get("calls", {}).get("failed"))
+    if existing is not None and existing.get("fingerprint") == fingerprint and not force and not retry_calls:
         run.register_stage(stage.name)
         return StageResult(existing, skipped=True)
     tasks = stage.task_list()
@@ -533,7 +595,9 @@ def run_stage(run: RunDir, stage: Stage, *, force: bool = False, progress: bool 
     pending = [i for i in range(len(tasks)) if i not in markers]
     executor = executor or LocalExecutor(stage.workers)
     started = time.time()
-    job = TaskJob(stage.name, tasks, stage_dir, fingerprint, stage.shard_size)
+    if stage.calls is not None and not stage.on_driver:
+        raise ValueError(f"stage {stage.name!r} counts outside calls: its tasks must run on the driver")
+    job = TaskJob(stage.name, tasks, stage_dir, fingerprint, stage.shard_size, stage.calls)
     resumed_in_tasks = 0
 
     with _progress(stage.name, stage.total, done_before, enabled=progress) as advance:
@@ -575,10 +639,38 @@ def run_stage(run: RunDir, stage: Stage, *, force: bool = False, progress: bool 
     }
     counts_ok = manifest["counts"]
     assert counts_ok["in"] == counts_ok["kept"] + counts_ok["dropped_total"] + counts_ok["invalid_total"]
+    if stage.calls is not None:
+        made = sum(m.get("calls", {}).get("made", 0) for m in ordered)
+        failed = sum(m.get("calls", {}).get("failed", 0) for m in ordered)
+        manifest["calls"] = stage.calls.summary(made, failed)
+        if failed and failed == made:
+            raise ExternalCallsFailed(
+                f"{stage.name}: all {made} {stage.calls.service} calls failed, so the stage is left incomplete "
+                f"(fix the cause and re-run; a re-run sends them again). {describe_errors(manifest['calls'])}"
+            )
     write_json_atomic(stage_dir / MANIFEST, manifest)
     if stage.cleanup is not None:
         stage.cleanup()
     return StageResult(manifest, skipped=False, resumed_from=resumed_from)
+
+
+def describe_errors(calls: dict[str, Any]) -> str:
+    """'Errors: <message> (×n); ...' for a manifest's `calls` entry (messages carry no secrets:
+    the LLM client scrubs keys from them)."""
+    errors = calls.get("errors") or {}
+    if not errors:
+        return ""
+    return "Errors: " + "; ".join(f"{message} (x{n})" for message, n in errors.items())
+
+
+def failed_calls_note(manifest: dict[str, Any]) -> str | None:
+    """A sentence for the person running the command when some outside calls failed, else None."""
+    calls = manifest.get("calls") or {}
+    if not calls.get("failed"):
+        return None
+    return (f"{manifest['stage']}: {calls['failed']} of {calls['made']} {calls['service']} calls failed; "
+            "their items are recorded with the error and are retried when the same command runs again "
+            f"(calls that succeeded are cached). {describe_errors(calls)}")
 
 
 class _progress:

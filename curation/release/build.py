@@ -3,11 +3,18 @@
 Streaming: one ParquetWriter per config, row groups flushed every `batch_rows`, so memory is
 bounded by (configs × batch) rather than by dataset size. Per-config statistics for the card
 are kept as compact integer arrays.
+
+The release is written into a hidden staging folder beside OUT (`.OUT.build-<pid>-<random>`) and
+renamed into place at the end, so OUT is never half-written. Every exit path through Python
+removes the staging folder (the CLI turns SIGTERM/SIGHUP into one); after a SIGKILL the next build
+of OUT removes folders whose process is gone.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 import shutil
 import statistics
 import tempfile
@@ -21,6 +28,7 @@ from curation.pipeline.rundir import RunDir
 from curation.release.card import render_card
 from schemas.features import release_features
 from schemas.redact import env_secrets, redact_obj, redact_text
+from schemas.verification import STATES, verification_state
 
 DEFAULT_SHARD_ROWS = 500_000
 
@@ -41,6 +49,8 @@ class ConfigStats:
     domains: Counter[str] = field(default_factory=Counter)
     task_major: Counter[str] = field(default_factory=Counter)
     review_status: Counter[str] = field(default_factory=Counter)
+    verification: Counter[str] = field(default_factory=Counter)
+    verified_over_dissent: int = 0
     instruction_len: array = field(default_factory=lambda: array("I"))
     output_len: array = field(default_factory=lambda: array("I"))
     files: list[str] = field(default_factory=list)
@@ -67,6 +77,14 @@ class ConfigStats:
             mine.update(theirs)
         self.instruction_len.extend(other.instruction_len)
         self.output_len.extend(other.output_len)
+        self.verification.update(other.verification)
+        self.verified_over_dissent += other.verified_over_dissent
+    def add_verification(self, human_verified: bool, extra: dict[str, Any]) -> None:
+        """Count the row's verification state (schemas/verification.py) for the card."""
+        state = verification_state(human_verified, extra)
+        self.verification[state] += 1
+        if state == "verified_here" and (extra.get("annotation") or {}).get("conflict"):
+            self.verified_over_dissent += 1
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -80,6 +98,8 @@ class ConfigStats:
             "domains": dict(self.domains.most_common(5)),
             "task_major": dict(self.task_major.most_common(5)),
             "review_status": dict(sorted(self.review_status.items())),
+            "verification": {state: self.verification.get(state, 0) for state in STATES},
+            "verified_over_dissent": self.verified_over_dissent,
             "files": self.files,
         }
 
@@ -89,6 +109,7 @@ class ReleaseSummary:
     out_dir: Path
     stage: str
     configs: list[dict[str, Any]]
+    removed_leftovers: list[Path] = field(default_factory=list)
 
     @property
     def total_rows(self) -> int:
@@ -165,8 +186,10 @@ def convert_shard(job: _ConvertJob, index: int) -> dict[str, Any]:
     """Executor task: one stage shard's records -> release rows (scrubbed), an Arrow piece per
     config and that config's statistics for the card."""
     import pyarrow as pa
+    from pydantic import ValidationError
 
     from curation.pipeline.atomic import atomic_writer
+    from curation.pipeline.rundir import RunDirError
     from schemas import CuratedRecord
 
     schema = release_features().arrow_schema
@@ -174,8 +197,12 @@ def convert_shard(job: _ConvertJob, index: int) -> dict[str, Any]:
     rows: dict[str, list[dict[str, Any]]] = {}
     stats: dict[str, ConfigStats] = {}
     with job.shards[index].open("rb") as handle:
-        for line in handle:
-            record = CuratedRecord.model_validate_json(line)
+        for line_no, line in enumerate(handle, start=1):
+            try:
+                record = CuratedRecord.model_validate_json(line)
+            except ValidationError as exc:
+                raise RunDirError(f"{job.shards[index]}:{line_no}: not a valid record (strict text rule: records "
+                                  f"are strict-valid only from the clean stage on): {exc}") from None
             config = record.source
             if config not in rows:
                 rows[config], stats[config] = [], ConfigStats(config)
@@ -187,6 +214,7 @@ def convert_shard(job: _ConvertJob, index: int) -> dict[str, Any]:
             row = record.release_row()
             rows[config].append(row)
             stats[config].add(row, record.provenance.license, record.provenance.extra.get("review_status"))
+            stats[config].add_verification(record.record.human_verified, record.provenance.extra)
     pieces = {}
     for k, (config, config_rows) in enumerate(rows.items()):
         path = job.pieces / f"{index:05d}-{k:03d}.arrow"
@@ -202,6 +230,38 @@ def _read_piece(path: Any) -> Any:
 
     with path.open("rb") as handle:
         return pa.ipc.open_file(pa.BufferReader(handle.read())).read_all()
+def _staging_prefix(out_dir: Path) -> str:
+    return f".{out_dir.name}.build-{os.getpid()}-"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def remove_stale_staging(out_dir: Path) -> list[Path]:
+    """Remove staging folders of earlier builds of `out_dir` whose process is gone (a killed build),
+    including the unnamed `.OUT.xxxxxxxx` folders older versions left; returns what was removed.
+    Folders of a build still running, and anything not named like a staging folder, stay."""
+    removed = []
+    head = f".{out_dir.name}."
+    if not out_dir.parent.is_dir():
+        return removed
+    for path in out_dir.parent.iterdir():
+        if not path.name.startswith(head) or not path.is_dir():
+            continue
+        rest = path.name[len(head):]
+        owner = re.fullmatch(r"build-(\d+)-[A-Za-z0-9_]+", rest)
+        legacy = re.fullmatch(r"[a-z0-9_]{8}", rest)
+        if owner and not _process_alive(int(owner.group(1))) or legacy:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
 def build_release(
@@ -227,11 +287,12 @@ def build_release(
     run = RunDir(run_dir)
     stage = stage or run.latest_stage()
     run.require_manifest(stage)
+    removed = remove_stale_staging(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
         raise ReleaseBuildError(f"{out_dir} exists and is not empty (use --overwrite to replace it)")
     schema = release_features().arrow_schema
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(out_dir), dir=out_dir.parent))
     pieces_dir = run.root / "_release" / hashlib.sha256(str(out_dir.resolve()).encode()).hexdigest()[:12]
     try:
         writers: dict[str, _ConfigWriter] = {}
@@ -268,4 +329,4 @@ def build_release(
         shutil.rmtree(staging, ignore_errors=True)
         rmtree(pieces_dir)
         raise
-    return ReleaseSummary(out_dir=out_dir, stage=stage, configs=summaries)
+    return ReleaseSummary(out_dir=out_dir, stage=stage, configs=summaries, removed_leftovers=removed)

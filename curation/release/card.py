@@ -66,21 +66,69 @@ def _config_table(configs: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _review_lines(configs: list[dict[str, Any]]) -> list[str]:
-    """Human-verification status per config, when the release went through the annotation loop."""
-    if not any(c.get("review_status") for c in configs):
+VERIFICATION_COLUMNS = (
+    ("verified_here", "verified here"),
+    ("upstream_verified", "upstream-verified, not reviewed here"),
+    ("pending", "pending review"),
+    ("held", "held (disputed)"),
+    ("unverified", "not in review"),
+)
+VERIFICATION_RULE = (
+    "`human_verified` is true only for a row a person here accepted in the verification loop "
+    "(`verified_by: annotation` in `metadata.provenance.extra`), or for a row the upstream dataset "
+    "marked verified that nobody here has reviewed (`verified_by: upstream`, counted apart below). "
+    "A row a person here rejected, or on which annotators here disagree without resolution (held), "
+    "is never `human_verified: true`, whatever the upstream dataset said."
+)
+
+
+def rejected_by_config(manifests: list[dict[str, Any]], stage: str = "verified") -> dict[str, int]:
+    """Rows people rejected in the verification loop (the `verified` stage's `rejected*` drops)."""
+    out: dict[str, int] = {}
+    for m in manifests:
+        if m.get("stage") != stage:
+            continue
+        for source, c in m["counts"]["by_source"].items():
+            out[source] = sum(n for reason, n in c["dropped"].items() if reason.startswith("rejected"))
+    return out
+
+
+def _verification_counts(configs: list[dict[str, Any]], rejected: dict[str, int]) -> dict[str, int]:
+    totals = {key: sum(c.get("verification", {}).get(key, 0) for c in configs) for key, _ in VERIFICATION_COLUMNS}
+    totals["rejected"] = sum(rejected.values())
+    return totals
+
+
+def _review_lines(configs: list[dict[str, Any]], rejected: dict[str, int]) -> list[str]:
+    """Verification state per config: verified here / upstream-only / pending / held / rejected."""
+    if not any(c.get("verification") for c in configs):
         return []
+    header = " | ".join(label for _, label in VERIFICATION_COLUMNS)
     lines = [
         "## Human verification status",
         "",
-        "Rows that no person has accepted keep `human_verified: false`; their review status is in "
-        "`metadata.provenance.extra.review_status` (`not_pushed`: never sent for review, `pending`: "
-        "sent but not yet annotated, `held`: annotators disagreed).",
+        VERIFICATION_RULE,
         "",
-        "| config | human-verified | review status |",
-        "|---|---:|---|",
+        "Each released row is in exactly one state (`pending`: sent for review, or waiting to be sent, "
+        "with no verdict yet; `held`: annotators disagreed and no policy resolved it; `not in review`: "
+        "never part of the review loop and not verified upstream); rejected rows are not released "
+        "(they are in the run's `verified` rejects shard with the annotator's reason).",
+        "",
+        f"| config | {header} | rejected (not released) |",
+        "|---|" + "---:|" * (len(VERIFICATION_COLUMNS) + 1),
     ]
-    lines += [f"| {c['config']} | {c['human_verified']} | {_fmt_counts(c.get('review_status', {}))} |" for c in configs]
+    for c in configs:
+        counts = c.get("verification", {})
+        cells = " | ".join(str(counts.get(key, 0)) for key, _ in VERIFICATION_COLUMNS)
+        lines.append(f"| {c['config']} | {cells} | {rejected.get(c['config'], 0)} |")
+    totals = _verification_counts(configs, rejected)
+    cells = " | ".join(str(totals[key]) for key, _ in VERIFICATION_COLUMNS)
+    lines.append(f"| **total** | {cells} | {totals['rejected']} |")
+    dissent = sum(c.get("verified_over_dissent", 0) for c in configs)
+    if dissent:
+        lines += ["", f"{dissent} of the rows verified here were accepted by the conflict policy (majority or "
+                  "reviewer) over a dissenting annotator; `metadata.provenance.extra.annotation` names "
+                  "everyone's verdict."]
     return [*lines, ""]
 
 
@@ -131,15 +179,21 @@ def render_card(
     )
     verified = sum(c["human_verified"] for c in configs)
     total = sum(c["rows"] for c in configs)
+    rejected = rejected_by_config(manifests)
+    counts = _verification_counts(configs, rejected)
     body = [
         f"# {pretty_name}",
         "",
         "Chinese instruction-tuning data in the COIG-CQIA format, built with the `cqia` toolkit from "
         "human-written sources, cleaned, filtered and (where marked) verified by people.",
         "",
-        f"{total} rows in {len(configs)} configs; {verified} rows are human-verified. "
-        "`human_verified` is true only for rows a person accepted in the verification loop "
-        "(or that the upstream dataset itself marked verified, recorded as `verified_by` in `metadata`).",
+        f"{total} rows in {len(configs)} configs; {verified} rows carry `human_verified: true`: "
+        f"{counts['verified_here']} verified here by our annotators and {counts['upstream_verified']} "
+        "upstream-verified rows nobody here has reviewed. Not verified: "
+        f"{counts['pending']} pending review, {counts['held']} held (disputed), {counts['unverified']} not in "
+        f"review; {counts['rejected']} rows people here rejected are not released.",
+        "",
+        VERIFICATION_RULE,
         "",
         "```python",
         "from datasets import load_dataset",
@@ -150,7 +204,7 @@ def render_card(
         "",
         *_config_table(configs),
         "",
-        *_review_lines(configs),
+        *_review_lines(configs, rejected),
         "## Fields",
         "",
         *_field_table(),

@@ -405,10 +405,7 @@ def _push(plan: PushPlan, api: Any, ui: _Progress, retry: Callable[..., Any], st
         if not isinstance(e.__cause__, RepositoryNotFoundError):
             raise
         ui.step(f"creating {'private' if private else 'public'} dataset repo {repo_id}")
-        retry(lambda: api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True),
-              "creating the repo")
-        info = retry(lambda: api.repo_info(repo_id, repo_type="dataset"), "reading repo info")
-        notes = ["repo created"]
+        info, notes = _create_repo(api, repo_id, private, retry), ["repo created"]
     if private and not info.private:
         raise ReleasePushError(f"{repo_id} exists and is PUBLIC but --private was requested; refusing to publish. "
                                "Make the repo private on the Hub first or drop --private.")
@@ -442,13 +439,35 @@ def _push(plan: PushPlan, api: Any, ui: _Progress, retry: Callable[..., Any], st
     return _finish(plan, api, sha, created, attempts, deleted, started, token, endpoint, ui, notes)
 
 
+def _create_repo(api: Any, repo_id: str, private: bool, retry: Callable[..., Any]) -> Any:
+    """Create the repo and return its info. When the create call fails after the server may have
+    acted (a lost response: a retry then meets "already exists", and huggingface_hub may fail
+    reading the answer, e.g. `KeyError: 'url'`), look: if the repo is there, carry on."""
+    try:
+        retry(lambda: api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True),
+              "creating the repo")
+    except ReleasePushError as create_error:
+        try:
+            return retry(lambda: api.repo_info(repo_id, repo_type="dataset"), "reading repo info")
+        except ReleasePushError:
+            raise create_error from None
+    return retry(lambda: api.repo_info(repo_id, repo_type="dataset"), "reading repo info")
+
+
 def _finish(plan: PushPlan, api: Any, sha: str, created: bool, attempts: int, deleted: list[str],
             started: float, token: str | None, endpoint: str | None, ui: _Progress,
             notes: list[str]) -> PushResult:
     push_seconds = time.monotonic() - started
     ui.step(f"verifying: loading {len(plan.configs)} configs back at {sha[:12]} with a cold cache")
     t0 = time.monotonic()
-    checks = verify_release(plan.release_dir, plan.repo_id, revision=sha, token=token, endpoint=endpoint)
+    landed = (f" The release commit {sha[:12]} landed on {plan.repo_id}"
+              + (f" (tag {plan.tag})" if plan.tag else "")
+              + ": nothing needs pushing again; run the same `cqia release push` again to verify it"
+              " (it finds the commit and commits nothing).")
+    try:
+        checks = verify_release(plan.release_dir, plan.repo_id, revision=sha, token=token, endpoint=endpoint)
+    except ReleasePushError as e:
+        raise ReleasePushError(f"{e}{landed}") from e
     verify_seconds = time.monotonic() - t0
     result = PushResult(
         repo_id=plan.repo_id, commit_sha=sha,
@@ -463,7 +482,7 @@ def _finish(plan: PushPlan, api: Any, sha: str, created: bool, attempts: int, de
             f"{c.config}/{c.split}: " + (c.error or f"rows {c.local_rows} local vs {c.remote_rows} on hub, "
                                          f"hash {c.local_hash[:12]} vs {(c.remote_hash or '-')[:12]}")
             for c in bad)
-        raise ReleasePushError(_scrub(f"verification failed for {plan.repo_id}@{sha[:12]}: {details}", token))
+        raise ReleasePushError(_scrub(f"verification failed for {plan.repo_id}@{sha[:12]}: {details}.{landed}", token))
     ui.step("verified: every config loads back with identical rows")
     return result
 
@@ -577,12 +596,27 @@ def _our_commit_at_head(api: Any, repo_id: str, parent: str, push_id: str, max_r
 
 def verify_release(release_dir: Path, repo_id: str, *, revision: str, token: str | None = None,
                    endpoint: str | None = None) -> list[ConfigCheck]:
-    """Load every config/split at `revision` in a fresh child process (own HF_HOME, HF_ENDPOINT) and
-    compare rows and content hash with the local Parquet. Returns checks; does not raise on mismatch."""
+    """Check every config/split at `revision` against the local build. Returns checks; does not
+    raise on mismatch.
+
+    Three steps, cheapest first, so a damaged file is named in seconds rather than surfacing as a
+    `datasets` error or a download timeout: (1) the Hub's file list (size, sha256 / git blob id)
+    against the local files; (2) in a fresh child process (own HF_HOME, HF_ENDPOINT), every file
+    of a config downloaded and its bytes hashed against the local file; (3) the config loaded with
+    `datasets` (it reuses those downloads) and its rows and content hash compared."""
     release_dir = Path(release_dir)
     configs = _configs_from_card((release_dir / "README.md").read_text("utf-8"), release_dir)
     token = resolve_token(token)
-    jobs = [{"config": c.name, "split": s} for c in configs for s in c.splits]
+    paths = sorted({"README.md", *(p for c in configs for ps in c.splits.values() for p in ps)})
+    digests = {p: (_sha256(release_dir / p), (release_dir / p).stat().st_size) for p in paths}
+    problems = _tree_problems(repo_id, revision, release_dir, digests, token, endpoint)
+    jobs: list[dict[str, Any]] = []
+    for c in configs:
+        for split, ps in c.splits.items():
+            files = ["README.md", *ps]
+            known = next((problems[f] for f in files if f in problems), None)
+            jobs.append({"config": c.name, "split": split, "skip": known,
+                         "files": [{"path": f, "sha256": digests[f][0], "size": digests[f][1]} for f in files]})
     with tempfile.TemporaryDirectory(prefix="cqia-verify-") as home:
         proc = _start_worker(repo_id, revision, jobs, token, endpoint, home)
         try:
@@ -607,7 +641,38 @@ def verify_release(release_dir: Path, repo_id: str, *, revision: str, token: str
     return checks
 
 
-def _start_worker(repo_id: str, revision: str, jobs: list[dict[str, str]], token: str | None,
+def _tree_problems(repo_id: str, revision: str, release_dir: Path, digests: dict[str, tuple[str, int]],
+                   token: str | None, endpoint: str | None) -> dict[str, str]:
+    """path -> why the Hub's record of that file at `revision` differs from the local file.
+
+    Read from the repo tree, without downloading anything. When the tree cannot be read (e.g. a
+    wrong token), nothing is reported here: the download step reports the same error per config."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.hf_api import RepoFile
+
+    try:
+        items = HfApi(endpoint=endpoint, token=token, library_name="cqia").list_repo_tree(
+            repo_id, repo_type="dataset", revision=revision, recursive=True)
+        remote = {i.path: i for i in items if isinstance(i, RepoFile)}
+    except Exception:  # noqa: BLE001 - reported by the worker, which repeats the request
+        return {}
+    problems = {}
+    for path, (sha, size) in digests.items():
+        r = remote.get(path)
+        if r is None:
+            problems[path] = f"file {path} of the local build is missing on the Hub at {revision[:12]}"
+            continue
+        if r.lfs is not None:
+            theirs, ours = r.lfs.sha256, sha
+        else:
+            theirs, ours = r.blob_id, _git_blob_id((release_dir / path).read_bytes())
+        if r.size != size or theirs != ours:
+            problems[path] = (f"file {path} differs from the local build: the Hub lists {r.size} bytes "
+                              f"({theirs[:12]}), the local file has {size} bytes ({ours[:12]})")
+    return problems
+
+
+def _start_worker(repo_id: str, revision: str, jobs: list[dict[str, Any]], token: str | None,
                   endpoint: str | None, home: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGINGFACE_"))}
     env.update(HF_HOME=home, HF_DATASETS_CACHE=f"{home}/datasets", HF_HUB_DISABLE_TELEMETRY="1",
@@ -628,15 +693,29 @@ def _start_worker(repo_id: str, revision: str, jobs: list[dict[str, str]], token
 
 
 def _verify_worker() -> None:
-    """Child side of verify_release: load each config/split and print rows + content hash as JSON."""
+    """Child side of verify_release: check each config's files byte for byte, then load it and
+    print rows + content hash as JSON."""
     spec = json.loads(sys.stdin.read())
     import datasets
 
     datasets.disable_progress_bars()
     token = os.environ.get("HF_TOKEN") or None
+    file_errors: dict[str, str | None] = {}
     out = []
     for job in spec["jobs"]:
-        r: dict[str, Any] = dict(job)
+        r: dict[str, Any] = {"config": job["config"], "split": job["split"]}
+        if job.get("skip"):
+            r["error"] = job["skip"]
+            out.append(r)
+            continue
+        for f in job["files"]:
+            if f["path"] not in file_errors:
+                file_errors[f["path"]] = _downloaded_file_error(spec["repo_id"], spec["revision"], f, token)
+        bad = next((file_errors[f["path"]] for f in job["files"] if file_errors[f["path"]]), None)
+        if bad:
+            r["error"] = bad
+            out.append(r)
+            continue
         try:
             ds = datasets.load_dataset(spec["repo_id"], name=job["config"], split=job["split"],
                                        revision=spec["revision"], token=token)
@@ -646,6 +725,30 @@ def _verify_worker() -> None:
             r["error"] = _short(e)
         out.append(r)
     print(json.dumps(out), flush=True)
+
+
+def _downloaded_file_error(repo_id: str, revision: str, f: dict[str, Any], token: str | None) -> str | None:
+    """Download one file into this process's HF cache (where `datasets` then finds it) and compare
+    its bytes with the local build; None when identical."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RemoteEntryNotFoundError
+
+    path = f["path"]
+    try:
+        local_path = Path(hf_hub_download(repo_id, path, repo_type="dataset", revision=revision, token=token))
+    except RemoteEntryNotFoundError:
+        return f"file {path} of the local build is missing on the Hub at {revision[:12]}"
+    except LocalEntryNotFoundError as e:  # the Hub did not answer the file's metadata request
+        return f"downloading {path} failed: {_short(e.__cause__ or e)}"
+    except HfHubHTTPError as e:
+        return f"downloading {path} failed: {_short(e)}"
+    except Exception as e:  # a body cut short, a size check, a timeout: the Hub did not serve it whole
+        return f"file {path} differs from the local build: the Hub did not serve its {f['size']} bytes ({_short(e)[:300]})"
+    size, sha = local_path.stat().st_size, _sha256(local_path)
+    if size != f["size"] or sha != f["sha256"]:
+        return (f"file {path} differs from the local build: the Hub served {size} bytes with sha256 {sha[:12]}, "
+                f"the local file has {f['size']} bytes with sha256 {f['sha256'][:12]}")
+    return None
 
 
 if __name__ == "__main__":

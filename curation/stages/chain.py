@@ -3,7 +3,10 @@
 - `clean`: per-record pure function over JSON rows (no pydantic validation in the hot loop):
   cleans the text fields, detects/redacts PII and writes every metric into `stats`. One task per
   upstream shard, run by the executor (local process pool or Ray); a worker reads its shard and
-  writes its own output, so no record passes through the main process.
+  writes its own output, so no record passes through the main process. Its input is raw text
+  (ingest and validate check structure only); its output holds the strict text rule: a record
+  whose text still breaks it after cleaning (e.g. with cleaning steps switched off) becomes an
+  invalid reject located at its input file:line.
 - `quality` (only when `quality.enabled`): LLM 1-10 score into `stats.llm_quality`.
 - `filter`: compares `stats` with the recipe thresholds, nothing else, so retuning thresholds
   re-runs only this cheap stage (its fingerprint holds only the filter settings).
@@ -41,6 +44,7 @@ from curation.pipeline.runner import (
 )
 from curation.pipeline.storage import AnyPath
 from curation.stages.filters import decide
+from schemas import CLEANED_FIELDS, InvalidItem, text_rule_violation, truncate_raw
 
 # Sections a later stage owns: name -> "module:function" building a Stage named like the section
 # from (run, upstream_stage_name, recipe). Resolved lazily, only when the recipe has the section.
@@ -49,6 +53,9 @@ PLUGIN_STAGES: dict[str, str] = {
     "decontaminate": "curation.stages.decontam:build_stage",
 }
 _CLEAN_SECTIONS = ("clean", "pii", "metrics")
+# clean_row's reason for a record whose text is not strict-valid after cleaning (an invalid
+# reject, not a drop: the record does not meet the schema the later stages rely on).
+NOT_STRICT_AFTER_CLEAN = "not_strict_after_clean"
 
 
 # ---- the clean stage (runs in worker processes) -----------------------------------------------
@@ -102,6 +109,10 @@ def clean_row(row: dict[str, Any], tools: _Tools) -> tuple[str, str] | None:
     if not instruction.strip() or not output.strip():
         empty = "instruction" if not instruction.strip() else "output"
         return "empty_after_clean", f"{empty} is empty after cleaning"
+    for name in CLEANED_FIELDS:
+        problem = text_rule_violation(rec[name])
+        if problem is not None:
+            return NOT_STRICT_AFTER_CLEAN, f"record.{name} {problem} after cleaning"
     return None
 
 
@@ -113,7 +124,12 @@ def clean_line(line: bytes, recipe_json: bytes) -> Outcome:
     verdict = clean_row(row, _tools(recipe_json, source))
     if verdict is None:
         return KeptRaw(_record_json(row_to_record(row)), source)
-    return Dropped(row_to_record(row), *verdict)
+    reason, detail = verdict
+    if reason == NOT_STRICT_AFTER_CLEAN:
+        location = row.get("provenance", {}).get("location") or f"record {row['id']}"
+        return InvalidItem(location=location, reason=reason, detail=detail, source=source,
+                           raw=truncate_raw(orjson.dumps(row["record"]).decode()))
+    return Dropped(row_to_record(row), reason, detail)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 It reads the upstream shards as raw JSON rather than as records, so a row that no longer
 validates (a hand-edited shard, a stage that bypassed the models) becomes an InvalidItem with
-its file:line instead of crashing the run.
+its file:line instead of crashing the run. Text is checked as raw text (RAW_TEXT): the clean
+stage repairs control characters and then enforces the strict text rule.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pydantic import ValidationError
 
 from curation.pipeline.rundir import RunDir
 from curation.pipeline.runner import Dropped, Kept, LineTask, Outcome, Stage, stage_input, upstream_shards
-from schemas import CuratedRecord, InvalidItem, truncate_raw
+from schemas import RAW_TEXT, CuratedRecord, InvalidItem, truncate_raw
 
 # Who may vouch for human_verified=true: a person in our annotation loop, or the upstream
 # dataset's own verification (kept explicit so a release never carries an unjustified flag).
@@ -37,7 +38,7 @@ def validate_row(location: str, row: Any, raw: bytes | None = None) -> Outcome:
     if isinstance(row, UnreadableLine):
         return InvalidItem(location=location, reason="json_decode", detail=str(row), source=None, raw=quoted())
     try:
-        record = CuratedRecord.model_validate(row)
+        record = CuratedRecord.model_validate(row, context=RAW_TEXT)
     except (ValidationError, RecursionError) as exc:
         detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()) \
             if isinstance(exc, ValidationError) else f"{type(exc).__name__}: {exc}"
