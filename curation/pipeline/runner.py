@@ -595,15 +595,14 @@ def run_stage(run: RunDir, stage: Stage, *, force: bool = False, progress: bool 
     pending = [i for i in range(len(tasks)) if i not in markers]
     executor = executor or LocalExecutor(stage.workers)
     started = time.time()
-    if stage.calls is not None and not stage.on_driver:
-        raise ValueError(f"stage {stage.name!r} counts outside calls: its tasks must run on the driver")
+    on_driver = stage.on_driver or stage.calls is not None  # a call tally lives in this process
     job = TaskJob(stage.name, tasks, stage_dir, fingerprint, stage.shard_size, stage.calls)
     resumed_in_tasks = 0
 
     with _progress(stage.name, stage.total, done_before, enabled=progress) as advance:
         if pending and stage.prepare is not None:
             stage.prepare(executor)
-        inline = stage.on_driver or (executor.name == "local" and (executor.workers <= 1 or len(pending) <= 1))
+        inline = on_driver or (executor.name == "local" and (executor.workers <= 1 or len(pending) <= 1))
         if inline:
             results: Iterable[dict[str, Any]] = (execute_task(job, i, advance) for i in pending)
         else:
@@ -634,7 +633,7 @@ def run_stage(run: RunDir, stage: Stage, *, force: bool = False, progress: bool 
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "seconds_this_attempt": round(time.time() - started, 3),
             "resumed_from_outcome": resumed_from,
-            "executor": "driver" if stage.on_driver else executor.name,
+            "executor": "driver" if on_driver else executor.name,
         },
     }
     counts_ok = manifest["counts"]
