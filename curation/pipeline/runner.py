@@ -224,12 +224,6 @@ def stage_input(run: RunDir, stage: str) -> dict[str, Any]:
     return entry
 
 
-def iter_upstream(run: RunDir, upstreams: list[str]) -> Iterator[CuratedRecord]:
-    """Records of several completed stages, concatenated in the given order."""
-    for upstream in upstreams:
-        yield from run.iter_records(upstream)
-
-
 def upstream_shards(run: RunDir, upstreams: str | list[str]) -> list[AnyPath]:
     """The kept shards of completed upstream stage(s), in order: one downstream task each."""
     names = [upstreams] if isinstance(upstreams, str) else list(upstreams)
