@@ -279,8 +279,8 @@ def build_release(
     """Build `out_dir/<config>/train-*.parquet` and `out_dir/README.md` from a run's stage.
 
     The stage's shards are converted by `executor` tasks (default: in this process) into Arrow
-    pieces under RUN/_release/; this process then streams them, in shard order, into each
-    config's Parquet files, so the bytes do not depend on the executor."""
+    pieces under RUN/_release/; this process streams them, in shard order and as soon as each is
+    next, into each config's Parquet files, so the bytes do not depend on the executor."""
     from curation.pipeline.executors import LocalExecutor
     from curation.pipeline.storage import rmtree
 
@@ -300,17 +300,20 @@ def build_release(
         rmtree(pieces_dir)
         shards = run.shard_paths(stage)
         job = _ConvertJob(shards, pieces_dir)
-        done = {}
+        waiting: dict[int, dict[str, Any]] = {}
+        next_shard = 0
         for result in (executor or LocalExecutor(1)).map_unordered(convert_shard, job, list(range(len(shards)))):
-            done[result["shard"]] = result
-        for index in range(len(shards)):  # shard order: the same stream whatever ran the tasks
-            result = done[index]
-            for config in result["configs"]:
-                if config not in writers:
-                    writers[config] = _ConfigWriter(staging / config, schema, shard_rows, batch_rows)
-                    stats[config] = ConfigStats(config)
-                writers[config].add_table(_read_piece(result["pieces"][config]))
-                stats[config].merge(result["stats"][config])
+            waiting[result["shard"]] = result
+            # shard order: the same stream whatever ran the tasks; written as soon as it is next
+            while next_shard in waiting:
+                result = waiting.pop(next_shard)
+                next_shard += 1
+                for config in result["configs"]:
+                    if config not in writers:
+                        writers[config] = _ConfigWriter(staging / config, schema, shard_rows, batch_rows)
+                        stats[config] = ConfigStats(config)
+                    writers[config].add_table(_read_piece(result["pieces"][config]))
+                    stats[config].merge(result["stats"][config])
         rmtree(pieces_dir)
         if not writers:
             raise ReleaseBuildError(f"{run_dir}: stage {stage!r} has no records to release")
