@@ -19,6 +19,7 @@ from curation.cli import (
     ingest_web,  # noqa: F401  (registers `ingest zhihu|segmentfault|douban|xhs|wikihow|zhidao`)
     probes,
     release,
+    report,
     run,
     schema,
 )
@@ -35,6 +36,7 @@ app.command("curate")(curate.curate)
 dedup.register(app)  # `cqia dedup RUN`, `cqia decontam RUN --against FILE...`
 app.add_typer(annotate.app, name="annotate")
 app.add_typer(release.app, name="release")
+report.register(app)  # `cqia report RUN`
 app.add_typer(probes.app, name="probes")
 app.add_typer(distill.app, name="distill")
 app.add_typer(schema.app, name="schema")
