@@ -315,12 +315,12 @@ def collect_run(
                 if key not in reject_samples:
                     reject_samples[key] = Reservoir(samples, seed)
                 if rej.get("kind") == "invalid":
-                    reject_samples[key].offer(lambda rej=rej: {
+                    reject_samples[key].offer(lambda rej=rej, s=s, reason=reason: {
                         "stage": s, "reason": reason, "detail": _clip(rej.get("detail"), 300),
                         "location": rej.get("location"), "source": rej.get("source"),
                         "raw": _clip(str(rej.get("raw") or ""), 800)})
                     continue
-                reject_samples[key].offer(lambda rej=rej, row=row: {
+                reject_samples[key].offer(lambda rej=rej, row=row, s=s, reason=reason: {
                     "stage": s, "reason": reason, "detail": _clip(rej.get("detail"), 300),
                     **_sample_record(row)})
                 stats = row.get("stats") or {}
