@@ -30,7 +30,7 @@ def write_bytes(path: Path, data: bytes) -> None:
 
 
 def write_report(out_dir: Path, summary: dict[str, Any], *, title: str | None = None,
-                 extra_sections: list[tuple[str, str, str]] | None = None,
+                 extra_sections: list[tuple[str, str, str]] | None = None, extra_first: bool = False,
                  figures: list[Figure] | None = None) -> ReportResult:
     """Render figures and the page for an already collected summary."""
     figures = all_figures(summary) if figures is None else figures
@@ -44,7 +44,7 @@ def write_report(out_dir: Path, summary: dict[str, Any], *, title: str | None = 
     summary_path = out_dir / "summary.json"
     write_bytes(summary_path, json.dumps(summary, ensure_ascii=False, indent=1).encode("utf-8"))
     kwargs = {"title": title} if title else {}
-    page = render_html(summary, figures, extra_sections=extra_sections, **kwargs)
+    page = render_html(summary, figures, extra_sections=extra_sections, extra_first=extra_first, **kwargs)
     html_path = out_dir / "report.html"
     write_bytes(html_path, page.encode("utf-8"))
     return ReportResult(out_dir, html_path, summary_path, paths, summary)

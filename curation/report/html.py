@@ -170,9 +170,9 @@ def _annotation_html(a: dict[str, Any]) -> str:
 
 
 def render_html(summary: dict[str, Any], figures: list[Figure], *, title: str = "cqia 数据报告 · Curation report",
-                extra_sections: list[tuple[str, str, str]] | None = None) -> str:
-    """The page. `extra_sections`: (anchor, heading, trusted HTML) appended before the samples
-    (the audit's defects table); their HTML must already be escaped by the caller."""
+                extra_sections: list[tuple[str, str, str]] | None = None, extra_first: bool = False) -> str:
+    """The page. `extra_sections`: (anchor, heading, trusted HTML) placed first (`extra_first`) or
+    before the samples (the audit's defects table); their HTML must already be escaped by the caller."""
     figs = {f.name: f for f in figures}
     overall = summary["records"]["overall"]
     steps = summary["funnel"]["overall"]
@@ -185,7 +185,8 @@ def render_html(summary: dict[str, Any], figures: list[Figure], *, title: str = 
     def fig(name: str) -> str:
         return figure_html(figs[name]) if name in figs else ""
 
-    sections: list[tuple[str, str, str]] = [
+    sections: list[tuple[str, str, str]] = list(extra_sections or []) if extra_first else []
+    sections += [
         ("funnel", "漏斗 Funnel", fig("funnel") + _funnel_table(steps) + fig("drops_by_source")),
         ("lengths", "长度 Lengths", fig("lengths") + _length_table(overall) + fig("lengths_by_source")),
         ("language", "中文占比与语言 CJK share and language", fig("cjk_lang")),
@@ -209,7 +210,8 @@ def render_html(summary: dict[str, Any], figures: list[Figure], *, title: str = 
     if summary.get("annotation"):
         sections.append(("annotation", "人工审核 Human verification",
                          fig("annotation") + _annotation_html(summary["annotation"])))
-    sections += extra_sections or []
+    if not extra_first:
+        sections += extra_sections or []
     samples = summary["samples"]
     sample_html = "<h3>保留样例 Kept records (random sample)</h3>" + "".join(record_html(s) for s in samples["kept"])
     sample_html += "<h3>剔除样例 Rejected records, per stage and reason</h3>" + "".join(
@@ -233,3 +235,31 @@ def render_html(summary: dict[str, Any], figures: list[Figure], *, title: str = 
         f"cqia {e(summary['code_version'])}</p></header><main><div class=\"cards\">{card_html}</div>"
         f"<nav>{nav}</nav>{body}</main></body></html>"
     )
+
+
+def defects_section(audit: dict[str, Any]) -> str:
+    """The audit's defects table (per 10k records, per config) and examples per kind, escaped."""
+    d = audit["defects"]
+    configs = sorted(d["records"])
+    total = sum(d["records"].values())
+    rows = [["records", *[d["records"][c] for c in configs], total]]
+    for kind, k in d["kinds"].items():
+        cells = []
+        for c in configs:
+            hit = k["by_config"].get(c)
+            cells.append(f"{hit['per_10k']:,.0f} ({hit['records']:,})" if hit else "·")
+        rows.append([kind, *cells, f"{k['per_10k']:,.0f} ({k['records']:,})"])
+    files = "".join(f"<li><code>{e(f)}</code></li>" for f in audit.get("files", []))
+    head = (f"<p>Mode: flag-only — nothing in <code>{e(audit['dataset'])}</code> was dropped or changed; the "
+            "stages below ran on a working copy, and what they would drop or change is listed as defects (the "
+            "funnel's dedup step shows the duplicates dedup would remove). Cells: records with the defect per "
+            "10,000 records of the config (records). A record counts once per kind. <code>defects.jsonl</code> "
+            f"lists every defect with record id and location.</p><details><summary>input files</summary><ul>{files}"
+            "</ul></details>")
+    examples = "".join(
+        f"<details><summary>{e(kind)} — {k['records']:,} records</summary>"
+        + table(["id", "location", "field", "example"],
+                ([x.get("id"), x.get("location"), x.get("field"), x.get("example")] for x in k["examples"]))
+        + "</details>"
+        for kind, k in d["kinds"].items())
+    return head + table(["defect", *configs, "all"], rows) + "<h3>例子 Examples per defect</h3>" + examples
