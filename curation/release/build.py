@@ -1,8 +1,10 @@
 """Assemble a run's final stage into a Hub-layout release: Parquet per config + dataset card.
 
-Streaming: one ParquetWriter per config, row groups flushed every `batch_rows`, so memory is
-bounded by (configs × batch) rather than by dataset size. Per-config statistics for the card
-are kept as compact integer arrays.
+Streaming: one ParquetWriter per config. Rows become Arrow tables every `batch_rows`; a row group
+is written when a config's tables reach `datasets`' row-group size (100 MB uncompressed) or when
+all configs together hold `buffer_bytes`, so memory is bounded by that budget, not by dataset
+size. Parquet is written as `datasets` writes it for the Hub (content-defined chunking, page
+index: release/parquet.py). Per-config statistics for the card are kept as compact integer arrays.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curation.release.card import render_card
 from curation.pipeline.rundir import RunDir
+from curation.release.assets import released_stages, write_assets
+from curation.release.card import ALL_CONFIG, render_card
+from curation.release.parquet import max_row_group_bytes, open_writer
 from schemas.features import release_features
 
 DEFAULT_SHARD_ROWS = 500_000
+DEFAULT_BUFFER_BYTES = 256 * 1024 * 1024
 
 
 class ReleaseBuildError(RuntimeError):
@@ -85,40 +90,67 @@ class ReleaseSummary:
 class _ConfigWriter:
     """Writes one config's rows into numbered Parquet shards, renamed `-of-N` at the end."""
 
-    def __init__(self, directory: Path, schema: Any, shard_rows: int, batch_rows: int) -> None:
+    def __init__(self, directory: Path, schema: Any, shard_rows: int, batch_rows: int, row_group_bytes: int,
+                 compression: str) -> None:
         self.directory, self.schema = directory, schema
-        self.shard_rows, self.batch_rows = shard_rows, batch_rows
-        self.buffer: list[dict[str, Any]] = []
+        self.shard_rows, self.batch_rows, self.row_group_bytes = shard_rows, batch_rows, row_group_bytes
+        self.compression = compression
+        self.rows: list[dict[str, Any]] = []
+        self.tables: list[Any] = []
+        self.buffered_bytes = 0
+        self.buffered_rows = 0
         self.shards: list[Path] = []
         self.writer: Any = None
         self.rows_in_shard = 0
 
-    def add(self, row: dict[str, Any]) -> None:
-        self.buffer.append(row)
-        if len(self.buffer) >= self.batch_rows:
-            self._flush()
+    def add(self, row: dict[str, Any]) -> bool:
+        """Buffer a row; True when a batch was converted (the caller may then check the budget)."""
+        self.rows.append(row)
+        if len(self.rows) >= self.batch_rows:
+            self._convert()
+            return True
+        return False
 
-    def _flush(self) -> None:
+    def _convert(self) -> None:
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
-        while self.buffer:
+        if not self.rows:
+            return
+        table = pa.Table.from_pylist(self.rows, schema=self.schema)
+        self.rows = []
+        self.tables.append(table)
+        self.buffered_bytes += table.nbytes
+        self.buffered_rows += table.num_rows
+        if self.buffered_bytes >= self.row_group_bytes or self.rows_in_shard + self.buffered_rows >= self.shard_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the buffered tables as one row group (split where a shard fills up)."""
+        import pyarrow as pa
+
+        if not self.tables:
+            return
+        table = pa.concat_tables(self.tables)
+        self.tables, self.buffered_bytes, self.buffered_rows = [], 0, 0
+        offset = 0
+        while offset < table.num_rows:
             if self.writer is None:
                 path = self.directory / f"train-{len(self.shards):05d}.parquet.partial"
                 self.directory.mkdir(parents=True, exist_ok=True)
-                self.writer = pq.ParquetWriter(path, self.schema, compression="zstd")
+                self.writer = open_writer(path, self.schema, compression=self.compression)
                 self.shards.append(path)
                 self.rows_in_shard = 0
-            room = self.shard_rows - self.rows_in_shard
-            chunk, self.buffer = self.buffer[:room], self.buffer[room:]
-            self.writer.write_table(pa.Table.from_pylist(chunk, schema=self.schema))
-            self.rows_in_shard += len(chunk)
+            chunk = table.slice(offset, self.shard_rows - self.rows_in_shard)
+            self.writer.write_table(chunk, row_group_size=chunk.num_rows)
+            offset += chunk.num_rows
+            self.rows_in_shard += chunk.num_rows
             if self.rows_in_shard >= self.shard_rows:
                 self.writer.close()
                 self.writer = None
 
     def close(self) -> list[str]:
-        self._flush()
+        self._convert()
+        self.flush()
         if self.writer is not None:
             self.writer.close()
         names = []
@@ -139,8 +171,14 @@ def build_release(
     shard_rows: int = DEFAULT_SHARD_ROWS,
     batch_rows: int = 10_000,
     overwrite: bool = False,
+    compression: str = "snappy",
+    row_group_bytes: int | None = None,
+    buffer_bytes: int = DEFAULT_BUFFER_BYTES,
+    figures: bool = True,
 ) -> ReleaseSummary:
-    """Build `out_dir/<config>/train-*.parquet` and `out_dir/README.md` from a run's stage."""
+    """Build `out_dir/<config>/train-*.parquet`, `out_dir/README.md` (card), `out_dir/assets/*.png`
+    (key report figures), `out_dir/cqia_pipeline.yaml` (stage parameters) and, for `license: other`,
+    `out_dir/LICENSE.md` from a run's stage."""
     run = RunDir(run_dir)
     stage = stage or run.latest_stage()
     run.require_manifest(stage)
@@ -155,19 +193,27 @@ def build_release(
         for record in run.iter_records(stage):
             config = record.source
             if config not in writers:
-                writers[config] = _ConfigWriter(staging / config, schema, shard_rows, batch_rows)
+                if config == ALL_CONFIG:
+                    raise ReleaseBuildError(f"source {ALL_CONFIG!r} clashes with the card's `{ALL_CONFIG}` config")
+                writers[config] = _ConfigWriter(staging / config, schema, shard_rows, batch_rows,
+                                                row_group_bytes or max_row_group_bytes(), compression)
                 stats[config] = ConfigStats(config)
             row = record.release_row()
-            writers[config].add(row)
+            if writers[config].add(row) and sum(w.buffered_bytes for w in writers.values()) > buffer_bytes:
+                max(writers.values(), key=lambda w: w.buffered_bytes).flush()
             stats[config].add(row, record.provenance.license, record.provenance.extra.get("review_status"))
         if not writers:
             raise ReleaseBuildError(f"{run_dir}: stage {stage!r} has no records to release")
         for config, writer in writers.items():
             stats[config].files = writer.close()
         summaries = [stats[c].summary() for c in sorted(stats)]
-        manifests = [run.require_manifest(s) for s in run.completed_stages()]
+        manifests = [run.require_manifest(s) for s in released_stages(run, stage)]
+        lengths = {c: {"instruction": s.instruction_len, "output": s.output_len} for c, s in stats.items()}
+        card_figures = write_assets(staging, run, stage, manifests, lengths, summaries,
+                                    dataset_license=dataset_license, figures=figures)
         card = render_card(
-            summaries, manifests, pretty_name=pretty_name, dataset_license=dataset_license, stage=stage
+            summaries, manifests, pretty_name=pretty_name, dataset_license=dataset_license, stage=stage,
+            figures=card_figures,
         )
         (staging / "README.md").write_text(card, encoding="utf-8")
         if out_dir.exists():

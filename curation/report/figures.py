@@ -43,15 +43,15 @@ def _pyplot() -> Any:
     from matplotlib import font_manager
 
     families = ["DejaVu Sans"]
-    for path in font_manager.findSystemFonts():
-        name = path.rsplit("/", 1)[-1].lower()
-        if any(key in name for key in ("notosanscjk", "notosanssc", "wqy", "sourcehansans", "droidsansfallback")):
-            try:
-                font_manager.fontManager.addfont(path)
-                families.append(font_manager.FontProperties(fname=path).get_name())
-                break
-            except (OSError, RuntimeError):  # pragma: no cover - unreadable font file
-                continue
+    keys = ("notosanscjk", "notosanssc", "wqy", "sourcehansans", "droidsansfallback")
+    fonts = [p for p in font_manager.findSystemFonts() if any(k in p.rsplit("/", 1)[-1].lower() for k in keys)]
+    for path in sorted(fonts, key=lambda p: ("regular" not in p.lower(), p)):  # regular weight first
+        try:
+            font_manager.fontManager.addfont(path)
+            families.append(font_manager.FontProperties(fname=path).get_name())
+            break
+        except (OSError, RuntimeError):  # pragma: no cover - unreadable font file
+            continue
     matplotlib.rcParams.update({
         "font.family": families, "font.size": 9, "axes.titlesize": 10, "axes.spines.top": False,
         "axes.spines.right": False, "svg.fonttype": "path", "svg.hashsalt": "cqia", "figure.dpi": 100,
