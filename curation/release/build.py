@@ -91,8 +91,8 @@ class _ConfigWriter:
     """Writes one config's rows into numbered Parquet shards, renamed `-of-N` at the end."""
 
     def __init__(self, directory: Path, schema: Any, shard_rows: int, batch_rows: int, row_group_bytes: int,
-                 compression: str) -> None:
-        self.directory, self.schema = directory, schema
+                 compression: str, cdc: bool = True) -> None:
+        self.directory, self.schema, self.cdc = directory, schema, cdc
         self.shard_rows, self.batch_rows, self.row_group_bytes = shard_rows, batch_rows, row_group_bytes
         self.compression = compression
         self.rows: list[dict[str, Any]] = []
@@ -137,7 +137,7 @@ class _ConfigWriter:
             if self.writer is None:
                 path = self.directory / f"train-{len(self.shards):05d}.parquet.partial"
                 self.directory.mkdir(parents=True, exist_ok=True)
-                self.writer = open_writer(path, self.schema, compression=self.compression)
+                self.writer = open_writer(path, self.schema, compression=self.compression, cdc=self.cdc)
                 self.shards.append(path)
                 self.rows_in_shard = 0
             chunk = table.slice(offset, self.shard_rows - self.rows_in_shard)
@@ -174,6 +174,7 @@ def build_release(
     compression: str = "snappy",
     row_group_bytes: int | None = None,
     buffer_bytes: int = DEFAULT_BUFFER_BYTES,
+    cdc: bool = True,
     figures: bool = True,
 ) -> ReleaseSummary:
     """Build `out_dir/<config>/train-*.parquet`, `out_dir/README.md` (card), `out_dir/assets/*.png`
@@ -196,7 +197,7 @@ def build_release(
                 if config == ALL_CONFIG:
                     raise ReleaseBuildError(f"source {ALL_CONFIG!r} clashes with the card's `{ALL_CONFIG}` config")
                 writers[config] = _ConfigWriter(staging / config, schema, shard_rows, batch_rows,
-                                                row_group_bytes or max_row_group_bytes(), compression)
+                                                row_group_bytes or max_row_group_bytes(), compression, cdc)
                 stats[config] = ConfigStats(config)
             row = record.release_row()
             if writers[config].add(row) and sum(w.buffered_bytes for w in writers.values()) > buffer_bytes:
