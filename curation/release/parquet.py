@@ -4,7 +4,9 @@
 where the content says, not every N bytes, so an edited row changes only the pages around it and
 Xet deduplicates the rest), a page index, dictionary encoding, Snappy, and row groups of at most
 `config.MAX_ROW_GROUP_SIZE` (100 MB) uncompressed. The same settings are read from the installed
-`datasets` here rather than copied, and CDC is used only when the installed pyarrow has it.
+`datasets` here rather than copied, and CDC is used only when the installed pyarrow has it. The
+build defaults to zstd rather than Snappy: pages are compressed one by one either way, so chunk
+dedup is the same, and the files are smaller (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def max_row_group_bytes() -> int:
     return int(convert_file_size_to_int(config.MAX_ROW_GROUP_SIZE))
 
 
-def writer_options(compression: str = "snappy", cdc: bool = True) -> dict[str, Any]:
+def writer_options(compression: str = "zstd", cdc: bool = True) -> dict[str, Any]:
     """Keyword arguments for `pyarrow.parquet.ParquetWriter`."""
     options: dict[str, Any] = {"compression": compression, "use_dictionary": True, "write_page_index": True}
     if cdc and (chunking := cdc_options()) is not None:
@@ -46,7 +48,7 @@ def writer_options(compression: str = "snappy", cdc: bool = True) -> dict[str, A
     return options
 
 
-def open_writer(path: Path, schema: Any, *, compression: str = "snappy", cdc: bool = True) -> Any:
+def open_writer(path: Path, schema: Any, *, compression: str = "zstd", cdc: bool = True) -> Any:
     """A ParquetWriter with the Hub settings; records the CDC options in the file metadata as
     `datasets` does (`content_defined_chunking`)."""
     import pyarrow.parquet as pq
