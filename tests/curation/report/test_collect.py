@@ -85,3 +85,32 @@ def test_values_quantiles_are_nearest_rank() -> None:
         v.add(x)
     assert (v.quantile(0.5), v.quantile(0.95), v.quantile(0.05)) == (2, 10, 1)
     assert v.summary()["mean"] == 3.6
+
+
+def test_decontamination_hits_per_benchmark(samples_dir: Path, tmp_path: Path) -> None:
+    """Two records copy CMMLU questions and one a GAOKAO-Bench question; the fourth copies nothing."""
+    import csv
+
+    from curation.pipeline.runner import run_stage
+    from curation.report.collect import collect_run
+    from curation.stages.decontam import DecontamConfig, decontam_stage
+    from tests.curation.stages.dedup.helpers import make_record, upstream_run
+
+    exam = samples_dir / "exam"
+    logical = list(csv.DictReader((exam / "cmmlu__dev_logical.csv").open(encoding="utf-8")))
+    gaokao = json.loads((exam / "gaokao-bench__2010-2022_Chinese_Lang_and_Usage_MCQs.json").read_text("utf-8"))
+    records = [
+        make_record(logical[0]["Question"], "答案是D，命题必定有真假。"),
+        make_record(logical[1]["Question"] + " A. " + logical[1]["A"], "答案是B。"),
+        make_record(gaokao["example"][0]["question"][:300], "答案略。"),
+        make_record("北京是哪个国家的首都？", "北京是中国的首都。"),
+    ]
+    run = upstream_run(tmp_path / "run", records)
+    against = [str(exam / "cmmlu__dev_logical.csv"), str(exam / "gaokao-bench__2010-2022_Chinese_Lang_and_Usage_MCQs.json")]
+    run_stage(run, decontam_stage(run, "filter", DecontamConfig(against=against)), progress=False)
+    s = collect_run(run.root, segmenter=None, progress=False)
+    d = s["decontamination"]
+    assert d["hits_by_benchmark"] == {"cmmlu__dev_logical": 2, "gaokao-bench__2010-2022_Chinese_Lang_and_Usage_MCQs": 1}
+    assert {x["question"] for x in d["examples"]["cmmlu__dev_logical"]} == {"cmmlu__dev_logical#0",
+                                                                           "cmmlu__dev_logical#1"}
+    assert all(x["dropped"] for xs in d["examples"].values() for x in xs)
