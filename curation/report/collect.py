@@ -222,14 +222,15 @@ def collect_run(
     *,
     stage: str | None = None,
     samples: int = 3,
-    kept_samples: int = 8,
+    kept_samples: int = 2,
     example_clusters: int = 4,
     segmenter: str | None = "rjieba",
     agreement: AgreementFn | None = None,
     progress: bool = True,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """The report summary of a run: funnel, distributions, dedup, decontamination, annotation, samples."""
+    """The report summary of a run: funnel, distributions, dedup, decontamination, annotation, samples
+    (`kept_samples` per source, `samples` per stage and reject reason)."""
     run = RunDir(run_dir)
     stages = run.completed_stages()
     described = stage or run.latest_stage()
@@ -253,7 +254,7 @@ def collect_run(
     filter_dropped = Profile()
     pii_all: Counter[str] = Counter()
     pii_records_all: Counter[str] = Counter()
-    kept_sample = Reservoir(kept_samples, seed)
+    kept_sample: dict[str, Reservoir] = defaultdict(lambda: Reservoir(kept_samples, seed))
     reject_samples: dict[tuple[str, str], Reservoir] = {}
     decontam: Counter[str] = Counter()
     decontam_examples: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -296,7 +297,7 @@ def collect_run(
             count_pii(stats)
             if stats.get("contamination"):
                 contamination(row, None, dropped=False)
-            kept_sample.offer(lambda row=row: _sample_record(row))
+            kept_sample[str(row.get("source"))].offer(lambda row=row: _sample_record(row))
             if row.get("id") in wanted_kept:
                 texts.setdefault((row["id"], "kept"), _sample_record(row))
             if annotation_from_described and annotation is not None:
@@ -358,5 +359,6 @@ def collect_run(
         "decontamination": {"hits_by_benchmark": dict(decontam.most_common()),
                             "examples": dict(decontam_examples)} if decontam else None,
         "annotation": annotation.summary(agreement) if annotation else None,
-        "samples": {"kept": kept_sample.items, "rejected": dict(rejected)},
+        "samples": {"kept": [x for src in sorted(kept_sample) for x in kept_sample[src].items],
+                    "rejected": dict(rejected)},
     }

@@ -213,7 +213,8 @@ def render_html(summary: dict[str, Any], figures: list[Figure], *, title: str = 
     if not extra_first:
         sections += extra_sections or []
     samples = summary["samples"]
-    sample_html = "<h3>保留样例 Kept records (random sample)</h3>" + "".join(record_html(s) for s in samples["kept"])
+    sample_html = "<h3>保留样例 Kept records (random sample per source)</h3>" + "".join(
+        record_html(s) for s in samples["kept"])
     sample_html += "<h3>剔除样例 Rejected records, per stage and reason</h3>" + "".join(
         f"<details><summary>{e(key)} ({len(items)} shown)</summary>"
         + "".join(record_html(s, rejected=True) for s in items) + "</details>"
