@@ -58,6 +58,17 @@ def test_card_declares_all_as_default_and_links_its_files(built_run: Path, tmp_p
     assert str(tmp_path) not in (out / "cqia_pipeline.yaml").read_text(encoding="utf-8")  # no builder paths
 
 
+def test_local_release_loads_without_a_config(built_run: Path, tmp_path: Path) -> None:
+    import datasets
+
+    out = tmp_path / "release"
+    build_release(built_run, out, figures=False)
+    everything = datasets.load_dataset(str(out), split="train", cache_dir=str(tmp_path / "cache"))
+    assert everything.num_rows == 1021
+    one = datasets.load_dataset(str(out), "ruozhiba", split="train", cache_dir=str(tmp_path / "cache"))
+    assert one.num_rows == 20 and set(one["answer_from"]) == {"llm"}
+
+
 def test_parquet_is_written_for_hub_dedup(built_run: Path, tmp_path: Path) -> None:
     out = tmp_path / "release"
     build_release(built_run, out, batch_rows=100, row_group_bytes=200_000)  # small groups: several are written
