@@ -24,6 +24,7 @@ from rich.table import Table
 from curation.cli.common import console, fail, stdout
 
 DATA_SUFFIXES = (".jsonl", ".json", ".parquet")
+LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"
 _CONFIG = re.compile(r"[a-z0-9][a-z0-9_\-]*")
 
 
@@ -82,8 +83,11 @@ def _config_patterns(entry: dict[str, Any]) -> list[str]:
 
 
 def hub_inputs(repo_id: str, *, configs: list[str] | None, revision: str | None, endpoint: str | None,
-               token: str | None) -> tuple[list[tuple[str, Path, str]], str]:
-    """Download the data files of the selected configs; (inputs, resolved commit sha)."""
+               token: str | None) -> tuple[list[tuple[str, Path, str]], str, list[str]]:
+    """Download the data files of the selected configs; (inputs, resolved commit sha, notes).
+
+    A card config whose data_files match nothing (or that has none) is skipped with a note, unless
+    it was asked for with --config; a config declared twice keeps its last entry with files."""
     from huggingface_hub import HfApi, hf_hub_download
     from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
 
@@ -106,7 +110,10 @@ def hub_inputs(repo_id: str, *, configs: list[str] | None, revision: str | None,
         if text.startswith("---"):
             meta = yaml.safe_load(text.split("---", 2)[1]) or {}
             for entry in meta.get("configs") or []:
-                declared[str(entry.get("config_name", "default"))] = _config_patterns(entry)
+                patterns = _config_patterns(entry)
+                name = str(entry.get("config_name", "default"))
+                if patterns or name not in declared:
+                    declared[name] = patterns
     data = [f for f in files if f.lower().endswith(DATA_SUFFIXES) and not f.startswith(".")]
     if not declared:  # no card configs: one config per top-level folder
         for f in data:
@@ -118,14 +125,20 @@ def hub_inputs(repo_id: str, *, configs: list[str] | None, revision: str | None,
         declared = {c: declared[c] for c in configs}
     elif "all" in declared and len(declared) > 1:  # `all` repeats every other config's files
         declared.pop("all")
-    out = []
+    out, notes = [], []
     for name, patterns in declared.items():
         regexes = [_glob_regex(p) for p in patterns]
         matched = [f for f in data if any(r.match(f) for r in regexes)]
         if not matched:
-            raise AuditInputError(f"{repo_id}: config {name!r} data_files {patterns} match no data file")
+            message = f"config {name!r}: data_files {patterns} match no data file in the repo"
+            if configs:
+                raise AuditInputError(f"{repo_id}: {message}")
+            notes.append(message)
+            continue
         out += [(_config_name(name), download(f), f"{repo_id}@{info.sha[:12]}/{f}") for f in matched]
-    return out, info.sha
+    if not out:
+        raise AuditInputError(f"{repo_id}: no data files to audit ({'; '.join(notes) or 'no configs'})")
+    return out, info.sha, notes
 
 
 def iter_items(inputs: list[tuple[str, Path, str]], fmt: str) -> Iterator[Any]:
@@ -135,6 +148,12 @@ def iter_items(inputs: list[tuple[str, Path, str]], fmt: str) -> Iterator[Any]:
 
     for config, path, shown in inputs:
         local = str(path)
+        with path.open("rb") as handle:
+            head = handle.read(200)
+        if head.startswith(LFS_POINTER):  # a clone without `git lfs pull`: say so, not "bad JSON" x3
+            yield AuditItem(shown, config, "unknown", None, raw=head.decode("utf-8", "replace"), error=(
+                "lfs_pointer", "the file is a Git LFS pointer, not the data (fetch it with `git lfs pull`)"))
+            continue
         for location, raw, obj in iter_raw_items(path):
             where = shown + location[len(local):] if location.startswith(local) else location
             text = raw.decode("utf-8", "replace") if raw else None
@@ -198,11 +217,14 @@ def audit(
     if missing:
         fail(f"test-set file(s) not found: {', '.join(missing)}")
     endpoint = endpoint or os.environ.get("HF_ENDPOINT")
+    notes: list[str] = []
     try:
         loaded = load_recipe(recipe)
         if repo_id:
-            inputs, sha = hub_inputs(repo_id, configs=config, revision=revision, endpoint=endpoint,
-                                     token=os.environ.get("HF_TOKEN"))
+            inputs, sha, notes = hub_inputs(repo_id, configs=config, revision=revision, endpoint=endpoint,
+                                            token=os.environ.get("HF_TOKEN"))
+            for note in notes:
+                console.print(f"[yellow]note:[/] {note}; skipped", soft_wrap=True, highlight=False)
             name = f"{repo_id}@{revision or 'main'} ({sha[:12]})"
         else:
             if config and len(config) > 1:
@@ -225,7 +247,7 @@ def audit(
         fail(str(exc))
     table = result.table
     summary = collect_run(out / "work", stage="audit", progress=progress)
-    summary["audit"] = {"dataset": name, "mode": "flag-only", "files": [s for _, _, s in inputs],
+    summary["audit"] = {"dataset": name, "mode": "flag-only", "files": [s for _, _, s in inputs], "notes": notes,
                         "against": [str(p) for p in against or []], "defects": table.to_dict()}
     write_bytes(out / "defects.md", table.markdown().encode("utf-8"))
     report = write_report(out, summary, title=f"cqia 审计报告 · Audit: {name}",

@@ -257,10 +257,13 @@ def defects_section(audit: dict[str, Any]) -> str:
             "10,000 records of the config (records). A record counts once per kind. <code>defects.jsonl</code> "
             f"lists every defect with record id and location.</p><details><summary>input files</summary><ul>{files}"
             "</ul></details>")
+    if audit.get("notes"):
+        head += "<p>Skipped:</p><ul>" + "".join(f"<li>{e(n)}</li>" for n in audit["notes"]) + "</ul>"
     examples = "".join(
         f"<details><summary>{e(kind)} — {k['records']:,} records</summary>"
         + table(["id", "location", "field", "example"],
                 ([x.get("id"), x.get("location"), x.get("field"), x.get("example")] for x in k["examples"]))
         + "</details>"
         for kind, k in d["kinds"].items())
-    return head + table(["defect", *configs, "all"], rows) + "<h3>例子 Examples per defect</h3>" + examples
+    numeric = set(range(1, len(configs) + 2))
+    return head + table(["defect", *configs, "all"], rows, numeric=numeric) + "<h3>例子 Examples per defect</h3>" + examples

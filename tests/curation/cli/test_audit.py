@@ -75,13 +75,19 @@ def test_audit_of_the_real_coig_cqia_records(samples_dir: Path, tmp_path: Path) 
 
 
 def test_audit_reads_alpaca_and_sharegpt_and_names_unreadable_items(tmp_path: Path) -> None:
+    # A Git LFS pointer where data should be, as in a GitHub mirror of COIG-CQIA cloned without
+    # `git lfs pull` (qoioioi/COIG-CQIA wikihow/wikihow.jsonl): one located defect, not 3 JSON errors.
+    pointer = tmp_path / "wikihow.jsonl"
+    pointer.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:" + "0" * 64 + "\nsize 11519024\n")
     out = tmp_path / "audit"
     result = _cqia("audit", f"alpaca={DEMO / 'alpaca_zh.jsonl'}", f"sharegpt={DEMO / 'sharegpt_zh.json'}",
-                   "--out", out, "--no-progress")
+                   f"wikihow={pointer}", "--out", out, "--no-progress")
     assert result.returncode == 0, result.stderr[-3000:]
     rows = _defects(out)
     parse = {(r["config"], r["kind"]) for r in rows if r["kind"].startswith("parse.")}
-    assert parse == {("alpaca", "parse.json_decode"), ("sharegpt", "parse.sharegpt_no_assistant_reply")}
+    assert parse == {("alpaca", "parse.json_decode"), ("sharegpt", "parse.sharegpt_no_assistant_reply"),
+                     ("wikihow", "parse.lfs_pointer")}
+    assert [r["location"] for r in rows if r["config"] == "wikihow"] == [str(pointer)]
     assert any(r["kind"] == "pii.mobile" and r["config"] == "alpaca" for r in rows)
     assert any(r["kind"] == "dedup.exact_duplicate" and r["config"] == "alpaca" for r in rows)
 
@@ -106,6 +112,27 @@ def test_audit_of_a_hub_repo_through_the_local_server(hub_server: HubProcess, hf
                 "--out", tmp_path / "one", "--no-progress", "--json", env=env)
     assert one.returncode == 0, one.stderr[-3000:]
     assert json.loads(one.stdout)["audit"]["defects"]["records"] == {"finance": 2}
+
+    # The original card's flaws (COIG-CQIA README: a config without data_files, a config whose folder
+    # is absent): pushed with huggingface_hub (our push refuses such a card), audited with notes.
+    from huggingface_hub import HfApi
+
+    readme = release / "README.md"
+    readme.write_text(readme.read_text(encoding="utf-8").replace(
+        "configs:\n", "configs:\n- config_name: finance\n- config_name: coig_pc\n  data_files:\n  - split: train\n"
+        "    path: coig_pc/*\n", 1), encoding="utf-8")
+    api = HfApi(endpoint=hub_server.url, token=hub_server.tokens["alice"])
+    api.create_repo("cqia/flawed-card", repo_type="dataset")
+    api.upload_folder(folder_path=str(release), repo_id="cqia/flawed-card", repo_type="dataset")
+    flawed = _cqia("audit", "--repo-id", "cqia/flawed-card", "--endpoint", hub_server.url, "--out", tmp_path / "f",
+                   "--no-progress", "--json", env=env)
+    assert flawed.returncode == 0, flawed.stderr[-3000:]
+    audit = json.loads(flawed.stdout)["audit"]
+    assert audit["defects"]["records"] == {"finance": 2, "human_value": 3}
+    assert len(audit["notes"]) == 1 and "coig_pc" in audit["notes"][0]
+    asked = _cqia("audit", "--repo-id", "cqia/flawed-card", "--config", "coig_pc", "--endpoint", hub_server.url,
+                  "--out", tmp_path / "g", env=env)
+    assert asked.returncode == 1 and "coig_pc" in asked.stderr
 
     missing = _cqia("audit", "--repo-id", "cqia/nope", "--endpoint", hub_server.url, "--out", tmp_path / "x", env=env)
     assert missing.returncode == 1 and "cqia/nope" in missing.stderr and "not found" in missing.stderr
