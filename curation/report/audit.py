@@ -54,6 +54,9 @@ CLEAN_KINDS: dict[str, str] = {
 }
 TEXT_FIELDS = ("instruction", "input", "output")
 SNIPPET = 60
+# Rows per shard of the audit stages: the dedup scan holds one shard's texts and MinHash arrays at
+# a time, and COIG-CQIA answers are long (~1.7k characters), so smaller shards bound its memory.
+AUDIT_SHARD_ROWS = 5_000
 
 
 @dataclass(frozen=True)
@@ -244,7 +247,7 @@ def audit_stage(run: RunDir, checks: AuditChecks, params: dict[str, Any]) -> Sta
             yield KeptRaw(orjson.dumps(row), row["source"])
 
     return Stage(name=AUDIT_STAGE, produce=produce, inputs=[stage_input(run, INPUT_STAGE)], params=params,
-                 total=run.count(INPUT_STAGE))
+                 total=run.count(INPUT_STAGE), shard_size=AUDIT_SHARD_ROWS)
 
 
 # ---- the defects table -------------------------------------------------------------------------
