@@ -86,7 +86,7 @@ def progress(tasks: list[dict[str, Any]], verdicts: dict[str, list[Verdict]], *,
     needed = 0
     for task in tasks:
         data = task.get("data") or {}
-        source = str(data.get("source") or "unknown")
+        source = str(data.get("src_name") or data.get("source") or "unknown")  # "source": tasks before v13
         n_done = len({v.annotator for v in verdicts.get(data.get("record_id") or "", []) if not v.reviewer})
         overlap = max(1, int(task.get("overlap") or 1))
         per_source[source]["tasks"] += 1

@@ -1,9 +1,13 @@
-"""A thin, retrying wrapper around label-studio-sdk 2.x and the few raw endpoints it lacks.
+"""A thin, retrying client for the Label Studio REST API (httpx + tenacity).
 
-Why a wrapper: the SDK neither retries nor tells a wrong URL from a wrong key, its task pager
-builds a Pydantic object per task (slow at 50k), and imports are not idempotent on the server,
-so retrying them blindly would duplicate tasks (push handles that one itself, see sync.py).
-The API key never appears in messages, reprs or logs.
+Why not label-studio-sdk's client: it does not tell a wrong URL from a wrong key, its task pager
+builds a Pydantic object per task (slow at 50k), and its default retries (on 429/5xx) would
+re-send imports, which are not idempotent on the server: a retry after a lost response would
+duplicate tasks. So every call goes through `Client.call` with one tenacity policy, and calls
+that create things (project, import, prediction, export) are sent once (`retry=False`; push
+recovers from a failed import itself, see sync.py). The SDK is still used for labeling configs.
+The API key (and the access token derived from it) never appears in messages, reprs or logs:
+server answers are scrubbed with schemas.redact before they reach an error.
 """
 
 from __future__ import annotations
@@ -15,9 +19,21 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import orjson
+from tenacity import (
+    Retrying,
+    retry_if_exception,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential,
+    wait_exponential_jitter,
+)
+
+from schemas.redact import redact_text, redact_url
 
 T = TypeVar("T")
 ENV_URL = ("CQIA_LS_URL", "LABEL_STUDIO_URL")
@@ -51,7 +67,7 @@ class Connection:
     api_key: str
 
     def __repr__(self) -> str:
-        return f"Connection(url={self.url!r}, api_key=***)"
+        return f"Connection(url={redact_url(self.url)!r}, api_key=***)"
 
     def save(self, path: Path | None = None) -> Path:
         path = path or config_file()
@@ -78,6 +94,11 @@ def resolve_connection() -> Connection:
     return Connection(url.rstrip("/"), key)
 
 
+def _without_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2])) if "@" in parts.netloc else url
+
+
 def _is_jwt(key: str) -> bool:
     return key.count(".") == 2 and key.startswith("ey")
 
@@ -87,16 +108,23 @@ class Client:
 
     def __init__(self, conn: Connection, *, retries: int = 5, backoff: float = 0.5, timeout: float = 600.0,
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        from label_studio_sdk import LabelStudio
-
         self.conn, self.retries, self.backoff, self.sleep = conn, retries, backoff, sleep
+        # What messages may show, and what is called: without `user:pass@`, which httpx would send
+        # as `Authorization: Basic …` in place of the API key (every call then fails with 401).
+        self.url = redact_url(conn.url)
         # No keep-alive: Django's dev server adds ~45 ms per request on kept-alive connections.
         limits = httpx.Limits(max_keepalive_connections=0)
-        self.http = httpx.Client(base_url=conn.url, timeout=timeout, limits=limits)
-        self.sdk = LabelStudio(base_url=conn.url, api_key=conn.api_key,
-                               httpx_client=httpx.Client(timeout=timeout, limits=limits))
+        self.http = httpx.Client(base_url=_without_userinfo(conn.url), timeout=timeout, limits=limits)
         self._auth: dict[str, str] | None = None
         self._seen_up = False
+
+    def __repr__(self) -> str:
+        return f"Client(url={self.url!r}, api_key=***)"
+
+    def _scrub(self, text: str) -> str:
+        """A server answer or exception text without the key or the access token made from it."""
+        auth = (self._auth or {}).get("Authorization", "").partition(" ")[2]
+        return redact_text(text, [self.conn.api_key, auth])
 
     # -- errors and retries -------------------------------------------------------------------
     def _headers(self) -> dict[str, str]:
@@ -104,7 +132,7 @@ class Client:
             if _is_jwt(self.conn.api_key):
                 response = self.http.post("/api/token/refresh", json={"refresh": self.conn.api_key})
                 if response.status_code != 200:
-                    raise AuthError(f"Label Studio at {self.conn.url} rejected the personal access token "
+                    raise AuthError(f"Label Studio at {self.url} rejected the personal access token "
                                     f"(HTTP {response.status_code}); check CQIA_LS_API_KEY")
                 self._auth = {"Authorization": f"Bearer {response.json()['access']}"}
             else:
@@ -112,46 +140,51 @@ class Client:
         return self._auth
 
     def _classify(self, exc: BaseException) -> LSError:
-        from label_studio_sdk.core.api_error import ApiError
-
         if isinstance(exc, LSError):
             return exc
         if isinstance(exc, httpx.ConnectError):
-            return WrongURLError(f"cannot connect to Label Studio at {self.conn.url} ({type(exc).__name__}); "
+            return WrongURLError(f"cannot connect to Label Studio at {self.url} ({type(exc).__name__}); "
                                  "check CQIA_LS_URL and that the server is running")
         if isinstance(exc, httpx.TimeoutException | httpx.TransportError):
-            return TransientError(f"Label Studio at {self.conn.url}: {type(exc).__name__}")
-        if isinstance(exc, ApiError):
-            return self._status_error(exc.status_code or 0, str(exc.body)[:300])
-        return LSError(f"Label Studio at {self.conn.url}: {type(exc).__name__}: {exc}")
+            return TransientError(f"Label Studio at {self.url}: {type(exc).__name__}")
+        return LSError(self._scrub(f"Label Studio at {self.url}: {type(exc).__name__}: {exc}"))
 
     def _status_error(self, status: int, body: str) -> LSError:
         if status in (401, 403):
-            return AuthError(f"Label Studio at {self.conn.url} rejected the API key (HTTP {status}); "
+            return AuthError(f"Label Studio at {self.url} rejected the API key (HTTP {status}); "
                              "check CQIA_LS_API_KEY (the URL is fine)")
         if status == 404:
-            return WrongURLError(f"{self.conn.url} answered 404: not a Label Studio API root or the "
+            return WrongURLError(f"{self.url} answered 404: not a Label Studio API root or the "
                                  "object is gone; check CQIA_LS_URL")
         if status == 429 or status >= 500:
-            return TransientError(f"Label Studio at {self.conn.url} answered HTTP {status}")
-        return LSError(f"Label Studio at {self.conn.url} answered HTTP {status}: {body}")
+            return TransientError(f"Label Studio at {self.url} answered HTTP {status}")
+        return LSError(f"Label Studio at {self.url} answered HTTP {status}: {self._scrub(body)}")
+
+    def _retryable(self, exc: BaseException) -> bool:
+        error = self._classify(exc)
+        # A URL that answered before is not wrong: the server is restarting, so retry.
+        return isinstance(error, TransientError) or (
+            isinstance(error, WrongURLError) and self._seen_up and "cannot connect" in str(error))
 
     def call(self, fn: Callable[[], T], *, what: str, retry: bool = True) -> T:
-        """Run `fn`; transient failures are retried with exponential backoff when `retry`."""
-        attempt = 0
-        while True:
-            try:
-                return fn()
-            except Exception as exc:  # noqa: BLE001 - classified right below
-                error = self._classify(exc)
-                # A URL that answered before is not wrong: the server is restarting, so retry.
-                retryable = isinstance(error, TransientError) or (
-                    isinstance(error, WrongURLError) and self._seen_up and "cannot connect" in str(error)
-                )
-                if not retry or not retryable or attempt >= self.retries:
-                    raise type(error)(f"{what}: {error}") from None
-                self.sleep(min(30.0, self.backoff * 2**attempt))
-                attempt += 1
+        """Run `fn`; transient failures are retried with exponential backoff when `retry`.
+
+        The Label Studio policy: up to `retries` retries of timeouts, dropped connections, 429/5xx
+        and "cannot connect" once the server has answered, waiting `backoff * 2**n` (+ jitter, at
+        most 30 s). `retry=False` for calls that must never be sent twice (imports, creations).
+        """
+        policy = Retrying(
+            stop=stop_after_attempt((self.retries if retry else 0) + 1),
+            retry=retry_if_exception(self._retryable),
+            wait=wait_exponential_jitter(multiplier=self.backoff, max=30.0, jitter=self.backoff / 2),
+            sleep=self.sleep,
+            reraise=True,
+        )
+        try:
+            return policy(fn)
+        except Exception as exc:  # noqa: BLE001 - classified right here
+            error = self._classify(exc)
+            raise type(error)(f"{what}: {error}") from None
 
     def request(self, method: str, path: str, *, retry: bool = True, **kwargs: Any) -> Any:
         headers = {**self._headers(), **kwargs.pop("headers", {})}
@@ -173,24 +206,20 @@ class Client:
         if response.status_code in (401, 403):
             raise self._status_error(response.status_code, "")
         if response.status_code != 200 or "json" not in response.headers.get("content-type", ""):
-            raise WrongURLError(f"{self.conn.url} is not a Label Studio server (GET /api/current-user/whoami "
+            raise WrongURLError(f"{self.url} is not a Label Studio server (GET /api/current-user/whoami "
                                 f"answered HTTP {response.status_code}); check CQIA_LS_URL")
         self._seen_up = True
         return response.json()
 
     def wait_until_up(self, timeout: float = 120.0) -> None:
         """After a connection failure: poll until the server answers again (restart mid-push)."""
-        deadline = time.monotonic() + timeout
-        delay = self.backoff
-        while True:
-            try:
-                self.check()
-                return
-            except (WrongURLError, TransientError):
-                if time.monotonic() > deadline:
-                    raise
-                self.sleep(delay)
-                delay = min(10.0, delay * 2)
+        Retrying(
+            stop=stop_after_delay(timeout),
+            retry=retry_if_exception_type((WrongURLError, TransientError)),
+            wait=wait_exponential(multiplier=self.backoff, max=10.0),
+            sleep=self.sleep,
+            reraise=True,
+        )(self.check)
 
     # -- projects -------------------------------------------------------------------------------
     def find_project(self, title: str) -> dict[str, Any] | None:
@@ -293,15 +322,15 @@ class Client:
         Works on any server (local or remote) with admin rights, even with open signup disabled.
         """
         if email.lower() in {e.lower() for e in self.users().values()}:
-            raise LSError(f"user {email} already exists on {self.conn.url}")
+            raise LSError(f"user {email} already exists on {self.url}")
         invite = self.request("GET", "/api/invite")
         token = invite["token"]
-        with httpx.Client(base_url=self.conn.url, timeout=60, follow_redirects=False) as browser:
+        with httpx.Client(base_url=_without_userinfo(self.conn.url), timeout=60, follow_redirects=False) as browser:
             browser.get("/user/signup/", params={"token": token})
             form = {"email": email, "password": password, "csrfmiddlewaretoken": browser.cookies.get("csrftoken", ""),
                     "allow_newsletters": "false"}
             response = browser.post(f"/user/signup/?token={token}", data=form,
-                                    headers={"Referer": f"{self.conn.url}/user/signup/"})
+                                    headers={"Referer": f"{_without_userinfo(self.conn.url)}/user/signup/"})
         if response.status_code != 302:
             raise LSError(f"signup of {email} failed (HTTP {response.status_code}); the password may be "
                           "too short or the email invalid")
@@ -319,7 +348,7 @@ def login_token(url: str, email: str, password: str) -> str:
             "email": email, "password": password, "csrfmiddlewaretoken": browser.cookies.get("csrftoken", "")},
             headers={"Referer": f"{url}/user/login/"})
         if response.status_code != 302:
-            raise AuthError(f"login of {email} at {url} failed (HTTP {response.status_code})")
+            raise AuthError(f"login of {email} at {redact_url(url)} failed (HTTP {response.status_code})")
         token = browser.get("/api/current-user/token")
         if token.status_code != 200:
             raise AuthError(f"{email} logged in but could not read an API token (HTTP {token.status_code})")

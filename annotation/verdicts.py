@@ -3,7 +3,11 @@
 `human_verified=True` is set ONLY here and ONLY for a record a person accepted, with
 `provenance.extra["verified_by"] = "annotation"` (the release validation checks that marker).
 Records nobody decided on pass through unchanged with a `review_status` note, or are dropped,
-per the caller's choice — they are never marked verified.
+per the caller's choice — they are never marked verified by us. The rule of
+schemas/verification.py holds here: a record a person here rejected, or that is held because
+people here disagree, loses an upstream `human_verified=true` (kept as `upstream_verified` in
+provenance for the record's history); an upstream-verified record nobody here reviewed keeps it,
+with `verified_by=upstream`, and the card counts it apart.
 """
 
 from __future__ import annotations
@@ -62,8 +66,10 @@ def parse_annotation(record_id: str, annotation: dict[str, Any], annotator: str,
         name, value = item.get("from_name"), item.get("value") or {}
         if name in ("verdict", "reject_reason", "task_type", "domain"):
             fields[name] = tuple(value.get("choices") or ())
-        elif name in ("reject_note", "instruction_edit", "output_edit"):
+        elif name == "reject_note":
             fields[name] = _first_text(value)
+        elif name in ("instruction_edit", "output_edit"):  # Enter in the edit box leaves a trailing newline
+            fields[name] = _first_text(value).rstrip()
         elif name == "quality":
             fields["quality"] = value.get("rating")
     verdict = (fields.get("verdict") or (None,))[0]
@@ -166,6 +172,30 @@ class Decision:
     status: str = ""  # verified | rejected | held | pending | not_pushed
 
 
+def _detail(verdict: Verdict, record: CuratedRecord) -> dict[str, Any]:
+    """One verdict as the review pass shows it: who, what, why, and the text they proposed."""
+    out: dict[str, Any] = {"annotator": verdict.annotator, "reviewer": verdict.reviewer, "verdict": verdict.verdict}
+    if verdict.reasons:
+        out["reasons"] = list(verdict.reasons)
+    if verdict.note:
+        out["note"] = verdict.note
+    if verdict.accepts:
+        for name in ("instruction", "output"):
+            after = getattr(verdict, name)
+            if after is not None and after.strip() and after != getattr(record.record, name):
+                out[f"{name}_edit"] = after
+    return out
+
+
+def _revoke_upstream(new: CuratedRecord) -> None:
+    """A person here rejected or disputed the record: the upstream flag no longer stands."""
+    extra = new.provenance.extra
+    if new.record.human_verified and extra.get("verified_by") == "upstream":
+        new.record.human_verified = False
+        extra.pop("verified_by")
+        extra["upstream_verified"] = True
+
+
 def apply_resolution(record: CuratedRecord, resolution: Resolution, *, pushed: bool = True,
                      unreviewed: str = "pass", project: str = "") -> Decision:
     """Turn a resolution into a new record (never mutates the input)."""
@@ -174,7 +204,9 @@ def apply_resolution(record: CuratedRecord, resolution: Resolution, *, pushed: b
     annotators = sorted({v.annotator for v in resolution.verdicts})
     summary = {"project": project, "annotators": annotators, "policy_rule": resolution.rule,
                "conflict": resolution.conflict,
-               "verdicts": {v.annotator + (" (reviewer)" if v.reviewer else ""): v.verdict for v in resolution.verdicts}}
+               "verdicts": {v.annotator + (" (reviewer)" if v.reviewer else ""): v.verdict for v in resolution.verdicts},
+               "details": [_detail(v, record) for v in sorted(resolution.verdicts,
+                                                              key=lambda v: (v.created_at, v.annotation_id))]}
     if resolution.decision == "accept":
         winner = resolution.winner
         assert winner is not None
@@ -192,6 +224,8 @@ def apply_resolution(record: CuratedRecord, resolution: Resolution, *, pushed: b
         if winner.domain and set(winner.domain) != set(rec.domain):
             edits["domain"] = {"before": list(rec.domain)}
             rec.domain = list(winner.domain)
+        if rec.human_verified and extra.get("verified_by") == "upstream":
+            extra["upstream_verified"] = True
         rec.human_verified = True
         extra["verified_by"] = "annotation"
         extra["annotation"] = {**summary, "edited": bool(edits), "edits": edits,
@@ -207,6 +241,7 @@ def apply_resolution(record: CuratedRecord, resolution: Resolution, *, pushed: b
         assert winner is not None
         reasons = list(winner.reasons) or sorted(
             Counter(r for v in resolution.verdicts if not v.accepts for r in v.reasons))
+        _revoke_upstream(new)
         extra["annotation"] = {**summary, "reject_reasons": reasons, "note": winner.note}
         detail = f"reasons={','.join(reasons) or 'unspecified'}; by={winner.annotator}"
         if winner.note:
@@ -214,6 +249,8 @@ def apply_resolution(record: CuratedRecord, resolution: Resolution, *, pushed: b
         return Decision("drop", new, reason=f"rejected_{reasons[0]}" if reasons else "rejected", detail=detail,
                         status="rejected")
     status = "held" if resolution.decision == "held" else ("pending" if pushed else "not_pushed")
+    if status == "held":
+        _revoke_upstream(new)
     note = {"held": "conflicting verdicts held for review",
             "pending": "pending review: pushed for annotation, no verdict yet",
             "not_pushed": "pending review: not selected for annotation"}[status]

@@ -2,17 +2,22 @@
 
 from schemas.outcome import InvalidItem, truncate_raw
 from schemas.record import (
+    CLEANED_FIELDS,
     COIG_CQIA_FIELDS,
+    RAW_TEXT,
     AnswerFrom,
     CuratedRecord,
     InstructionRecord,
     Provenance,
     TaskType,
     make_record_id,
+    text_rule_violation,
 )
 
 __all__ = [
+    "CLEANED_FIELDS",
     "COIG_CQIA_FIELDS",
+    "RAW_TEXT",
     "AnswerFrom",
     "CuratedRecord",
     "InstructionRecord",
@@ -20,5 +25,6 @@ __all__ = [
     "Provenance",
     "TaskType",
     "make_record_id",
+    "text_rule_violation",
     "truncate_raw",
 ]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from schemas.redact import redact_obj, redact_text, redact_url
 
 
 class InvalidItem(BaseModel):
@@ -15,6 +17,21 @@ class InvalidItem(BaseModel):
     detail: str = Field(default="", description="Human-readable explanation.")
     source: str | None = None
     raw: Any = Field(default=None, description="The raw input (truncated when large).")
+
+    @field_validator("location")
+    @classmethod
+    def _location_without_credentials(cls, value: str) -> str:
+        return redact_url(value)
+
+    @field_validator("detail")
+    @classmethod
+    def _detail_without_credentials(cls, value: str) -> str:
+        return redact_text(value)
+
+    @field_validator("raw")
+    @classmethod
+    def _raw_without_credentials(cls, value: Any) -> Any:
+        return redact_obj(value) if value is not None else value
 
 
 def truncate_raw(raw: Any, limit: int = 4000) -> Any:

@@ -68,13 +68,16 @@ class JailbreakTemplate(BaseModel):
     parent_ids: list[str] = Field(default_factory=list)
     operator: MutationOperator | None = None
     mutator_model: str | None = None
+    query_position: Literal["placeholder", "append"] = Field(
+        default="placeholder",
+        description="'append': the template lost {query} in mutation and the question is appended to it, "
+                    "as the paper's attack code does.")
 
-    @field_validator("text")
-    @classmethod
-    def _has_placeholder(cls, value: str) -> str:
-        if QUERY_PLACEHOLDER not in value:
+    @model_validator(mode="after")
+    def _has_placeholder(self) -> JailbreakTemplate:
+        if self.query_position == "placeholder" and QUERY_PLACEHOLDER not in self.text:
             raise ValueError("template text must contain the {query} placeholder")
-        return value
+        return self
 
     @model_validator(mode="after")
     def _mutation_consistent(self) -> JailbreakTemplate:
@@ -88,6 +91,8 @@ class JailbreakTemplate(BaseModel):
 
     def render(self, query: str) -> str:
         # str.replace, not str.format: templates contain other braces
+        if self.query_position == "append":
+            return self.text + query  # no separator, like the paper's Gptfuzzer_Identity.attack
         return self.text.replace(QUERY_PLACEHOLDER, query)
 
 

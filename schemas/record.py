@@ -3,6 +3,13 @@
 `InstructionRecord` is exactly the nine public COIG-CQIA fields; everything the toolkit needs
 beyond them (ids, provenance, metrics, drop reasons) lives in `CuratedRecord`, so a release can
 strip the envelope without losing information (provenance is folded into `metadata` as JSON).
+
+One model, two strictness levels. Ingestion keeps raw text and checks structure; the cleaner
+repairs text; the strict text rule holds from the clean stage on. Validating with
+`context=RAW_TEXT` relaxes exactly one rule, the text rule (`text_rule_violation`: no control
+characters, no CR) on the fields the cleaner repairs (`CLEANED_FIELDS`). So a record is never
+rejected at ingest for a defect the cleaner fixes, and "raw-valid and every CLEANED_FIELDS value
+passes `text_rule_violation`" is the same as strict-valid (the clean stage checks exactly that).
 """
 
 from __future__ import annotations
@@ -15,11 +22,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from schemas.redact import redact_url
+
 AnswerFrom = Literal["human", "llm"]
 
-# C0 controls except \t and \n, DEL, C1 controls. \r is rejected too: sources must normalise
-# newlines before building a record (the public COIG-CQIA shipped \f in instructions).
+# C0 controls except \t and \n, DEL, C1 controls. \r is rejected too: strict text has \n line
+# breaks only (the public COIG-CQIA shipped \f in instructions).
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+# The fields whose text the cleaner repairs: raw text is allowed there before cleaning.
+CLEANED_FIELDS: tuple[str, ...] = ("instruction", "input", "output")
+# Validation context for raw (not yet cleaned) records: `Model.model_validate(data, context=RAW_TEXT)`.
+RAW_TEXT: dict[str, Any] = {"text": "raw"}
 
 COIG_CQIA_FIELDS: tuple[str, ...] = (
     "instruction",
@@ -34,13 +48,23 @@ COIG_CQIA_FIELDS: tuple[str, ...] = (
 )
 
 
-def _check_no_control(value: str, field: str) -> str:
+def text_rule_violation(value: str) -> str | None:
+    """Why `value` breaks the strict text rule (a control character, CR included), or None."""
     match = _CONTROL_CHARS.search(value)
-    if match:
-        raise ValueError(
-            f"{field} contains control character U+{ord(match.group()):04X} at offset {match.start()}"
-        )
+    if match is None:
+        return None
+    return f"contains control character U+{ord(match.group()):04X} at offset {match.start()}"
+
+
+def _check_no_control(value: str, field: str) -> str:
+    problem = text_rule_violation(value)
+    if problem is not None:
+        raise ValueError(f"{field} {problem}")
     return value
+
+
+def _is_raw(info: Any) -> bool:
+    return bool(info.context) and info.context.get("text") == "raw"
 
 
 def _non_empty_strings(values: list[str], field: str) -> list[str]:
@@ -92,9 +116,14 @@ class InstructionRecord(BaseModel):
     def _non_empty(cls, value: str, info: Any) -> str:
         if not value.strip():
             raise ValueError(f"{info.field_name} must not be empty")
-        return _check_no_control(value, info.field_name)
+        return value if _is_raw(info) else _check_no_control(value, info.field_name)
 
-    @field_validator("input", "metadata", "copyright")
+    @field_validator("input")
+    @classmethod
+    def _input_text(cls, value: str, info: Any) -> str:
+        return value if _is_raw(info) else _check_no_control(value, info.field_name)
+
+    @field_validator("metadata", "copyright")
     @classmethod
     def _clean(cls, value: str, info: Any) -> str:
         return _check_no_control(value, info.field_name)
@@ -122,6 +151,12 @@ class Provenance(BaseModel):
     extra: dict[str, Any] = Field(
         default_factory=dict, description="Source-specific facts (votes, edits, annotators...)."
     )
+
+    @field_validator("url", "location")
+    @classmethod
+    def _no_credentials(cls, value: str | None) -> str | None:
+        """A crawl URL may carry `?token=` or `user:pass@`; provenance is published, so never them."""
+        return redact_url(value) if value else value
 
 
 class CuratedRecord(BaseModel):

@@ -18,6 +18,6 @@ fi
 echo "creating $VENV with label-studio==$VERSION (about 1 GB, ~1 minute)"
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check uv
-"$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" "label-studio==$VERSION"
+"$VENV/bin/uv" pip install --quiet --compile-bytecode --python "$VENV/bin/python" "label-studio==$VERSION"
 test -x "$VENV/bin/label-studio"
 echo "ok: $VENV/bin/label-studio (set CQIA_LABEL_STUDIO_BIN to use another binary)"

@@ -22,7 +22,8 @@ from pydantic import ValidationError
 
 from schemas import CuratedRecord, InstructionRecord, InvalidItem, Provenance, make_record_id
 from sources.baike_layouts import Lemma, NotLemma, TableRow, read_page
-from sources.filecommon import decode, file_time, invalid, pick, schema_error, sha256_text
+from sources.filecommon import decode, file_time, invalid, pick, read_file, schema_error, sha256_text
+from sources.http.page import truncation
 from sources.settings import SourceSettings, load_settings
 
 SOURCE = "wiki"
@@ -114,8 +115,14 @@ def iter_baike(paths: list[Path], settings: SourceSettings | None = None) -> Ite
     """Records (or rejects naming the file and part) from saved Baike pages and crawler tables."""
     settings = settings or load_settings("baike")
     for path in paths:
-        data = path.read_bytes()
+        data = read_file(path, SOURCE)
+        if isinstance(data, InvalidItem):
+            yield data
+            continue
         html, encoding = decode(data)
+        if (cut := truncation(html)) is not None:
+            yield invalid(str(path), "truncated_html", cut, SOURCE)
+            continue
         try:
             page = read_page(html)
         except Exception as exc:  # lexbor is tolerant; anything else is a bug we report, not raise

@@ -8,15 +8,16 @@ calls, observations, tools) is kept in provenance so nothing is lost for multi-t
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import orjson
 from pydantic import ValidationError
 
-from schemas import CuratedRecord, InstructionRecord, InvalidItem, Provenance, make_record_id, truncate_raw
+from schemas import RAW_TEXT, CuratedRecord, InstructionRecord, InvalidItem, Provenance, make_record_id
+from sources.filecommon import file_time
+from sources.fileread import Item, iter_items, reject
 from sources.settings import SourceSettings
 
 ImportFormat = Literal["coig-cqia", "alpaca", "sharegpt"]
@@ -25,6 +26,8 @@ FORMATS: tuple[str, ...] = ("coig-cqia", "alpaca", "sharegpt")
 _HUMAN_ROLES = {"human", "user"}
 _ASSISTANT_ROLES = {"gpt", "assistant", "chatgpt", "bing", "bard", "model"}
 _SYSTEM_ROLES = {"system"}
+# The same rule as CuratedRecord.source: a lowercase config name (it also names the stage folder).
+SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9_\-]*")
 
 
 class ItemError(ValueError):
@@ -33,65 +36,6 @@ class ItemError(ValueError):
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(detail)
         self.reason = reason
-
-
-def _file_time(path: Path) -> str:
-    return datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def iter_raw_items(path: Path) -> Iterator[tuple[str, bytes | None, Any]]:
-    """Yield (location, raw bytes or None, parsed object or ItemError) for each item of a file."""
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        yield from _iter_parquet(path)
-    elif suffix == ".jsonl":
-        yield from _iter_jsonl(path)
-    elif suffix == ".json":
-        yield from _iter_json(path)
-    else:
-        raise ValueError(f"{path}: unsupported file type {suffix!r} (use .json, .jsonl or .parquet)")
-
-
-def _iter_jsonl(path: Path) -> Iterator[tuple[str, bytes | None, Any]]:
-    with path.open("rb") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            location = f"{path}:{line_no}"
-            try:
-                yield location, line, orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                yield location, line, ItemError("json_decode", f"malformed JSON: {exc}")
-
-
-def _iter_json(path: Path) -> Iterator[tuple[str, bytes | None, Any]]:
-    data = path.read_bytes()
-    try:
-        parsed = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        # Many ".json" instruction files are really JSON Lines.
-        yield from _iter_jsonl(path)
-        return
-    if isinstance(parsed, dict):
-        items = next((v for v in parsed.values() if isinstance(v, list)), None)
-        if items is None:
-            raise ValueError(f"{path}: JSON object holds no list of items")
-    elif isinstance(parsed, list):
-        items = parsed
-    else:
-        raise ValueError(f"{path}: top-level JSON must be a list of items")
-    for index, item in enumerate(items):
-        yield f"{path}#{index}", orjson.dumps(item), item
-
-
-def _iter_parquet(path: Path) -> Iterator[tuple[str, bytes | None, Any]]:
-    import pyarrow.parquet as pq
-
-    row = 0
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=2048):
-        for item in batch.to_pylist():
-            yield f"{path}#{row}", None, item
-            row += 1
 
 
 def _text(obj: dict[str, Any], key: str, *, required: bool) -> str:
@@ -124,11 +68,30 @@ def _turns(obj: dict[str, Any]) -> list[tuple[str, str]]:
         if not isinstance(turn, dict):
             raise ItemError("wrong_type", f"turn {index} is not an object")
         role = turn.get("from", turn.get("role"))
-        value = turn.get("value", turn.get("content"))
-        if not isinstance(role, str) or not isinstance(value, str):
+        value = _turn_text(turn.get("value", turn.get("content")), index)
+        if not isinstance(role, str):
             raise ItemError("wrong_type", f"turn {index} needs string 'from'/'role' and 'value'/'content'")
         turns.append((role.lower(), value))
     return turns
+
+
+def _turn_text(value: Any, index: int) -> str:
+    """A turn's text: a string, or a list of content parts (OpenAI `{"type": "text", "text"}`,
+    LLaMA-Factory v1 `{"type": "text", "value"}`) joined. Image/audio parts are not text: the item
+    is rejected rather than imported without them."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and value:
+        texts = []
+        for part in value:
+            kind = part.get("type", "text") if isinstance(part, dict) else None
+            text = part.get("text", part.get("value")) if isinstance(part, dict) else None
+            if kind != "text" or not isinstance(text, str):
+                raise ItemError("non_text_content", f"turn {index} has a {kind or type(part).__name__!s} content part; "
+                                "only text conversations are imported")
+            texts.append(text)
+        return "".join(texts)
+    raise ItemError("wrong_type", f"turn {index} needs string 'from'/'role' and 'value'/'content'")
 
 
 def _map_sharegpt(obj: dict[str, Any], settings: SourceSettings | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -139,15 +102,34 @@ def _map_sharegpt(obj: dict[str, Any], settings: SourceSettings | None = None) -
     if first_human is None:
         raise ItemError("sharegpt_no_human_turn", "conversation has no human/user turn")
     reply = next((v for r, v in turns[first_human + 1 :] if r in _ASSISTANT_ROLES), None)
-    if reply is None:
-        raise ItemError("sharegpt_no_assistant_reply", "no assistant reply after the first human turn")
     extra: dict[str, Any] = {
         "conversation": [{"from": r, "value": v} for r, v in turns],
         "turns": len(turns),
     }
+    if reply is None and "chosen" in obj:
+        # A preference pair (LLaMA-Factory / ShareGPT DPO: conversations + chosen + rejected): the
+        # chosen reply is the answer; the rejected one is kept in provenance, nothing is lost.
+        reply = _turn_text(_reply_value(obj["chosen"]), len(turns))
+        extra["preference"] = {"rejected": obj.get("rejected")}
+    if reply is None:
+        raise ItemError("sharegpt_no_assistant_reply", "no assistant reply after the first human turn")
     if obj.get("tools"):
         extra["tools"] = obj["tools"]
     return {"instruction": turns[first_human][1], "input": system, "output": reply}, extra
+
+
+def _reply_value(reply: Any) -> Any:
+    """`chosen` as a turn object (`{"from": "gpt", "value": ...}`) or as the bare text."""
+    return reply.get("value", reply.get("content")) if isinstance(reply, dict) else reply
+
+
+def _upstream_answer_from(fields: dict[str, Any], extra: dict[str, Any]) -> None:
+    """COIG-CQIA rows also say `answer_from: expert` (human_value: answers written by experts).
+    An expert is a human, so the record says `human`; the upstream value stays in provenance."""
+    value = fields.get("answer_from")
+    if isinstance(value, str) and value.lower() == "expert":
+        fields["answer_from"] = "human"
+        extra["answer_from_upstream"] = value
 
 
 _COIG_ONLY = {"task_type", "domain", "answer_from", "human_verified", "copyright", "metadata"}
@@ -180,16 +162,18 @@ def map_fields(obj: Any, fmt: str) -> tuple[dict[str, Any], dict[str, Any]]:
 def _build(
     fields: dict[str, Any], *, fmt: str, settings: SourceSettings, answer_from: str | None
 ) -> InstructionRecord:
-    if fmt == "coig-cqia":
-        return InstructionRecord.model_validate(fields)
-    return InstructionRecord(
-        **fields,
-        task_type=settings.task_type,
-        domain=settings.domain,
-        answer_from=answer_from or settings.answer_from,
-        human_verified=False,
-        copyright=settings.copyright,
-    )
+    """Structure is checked here; the text stays raw (RAW_TEXT): control characters, a lone CR or
+    mojibake C1 characters are the cleaner's to repair, not a reason to reject the item."""
+    if fmt != "coig-cqia":
+        fields = {
+            **fields,
+            "task_type": settings.task_type,
+            "domain": settings.domain,
+            "answer_from": answer_from or settings.answer_from,
+            "human_verified": False,
+            "copyright": settings.copyright,
+        }
+    return InstructionRecord.model_validate(fields, context=RAW_TEXT)
 
 
 def iter_import(
@@ -200,41 +184,60 @@ def iter_import(
     *,
     answer_from: str | None = None,
 ) -> Iterator[CuratedRecord | InvalidItem]:
-    """Records (or InvalidItems naming file:line and reason) from instruction files, in order."""
+    """Records (or InvalidItems naming file:line / file#index and reason) from instruction files, in order.
+
+    Files are streamed through `sources.fileread`: a bad file or item is one located reject and
+    reading goes on.
+    """
     if fmt not in FORMATS:
         raise ValueError(f"unknown import format {fmt!r}; choose one of {FORMATS}")
+    check_source_name(source)
     mapper = {"alpaca": _map_alpaca, "sharegpt": _map_sharegpt}.get(fmt)
     for path in paths:
-        fetched_at = _file_time(path)
-        for location, raw, obj in iter_raw_items(path):
-            try:
-                if isinstance(obj, ItemError):
-                    raise obj
-                if not isinstance(obj, dict):
-                    raise ItemError("wrong_type", f"item is {type(obj).__name__}, expected an object")
-                fields, extra = (dict(obj), {}) if mapper is None else mapper(obj, settings)
-                record = _build(fields, fmt=fmt, settings=settings, answer_from=answer_from)
-            except ItemError as exc:
-                yield InvalidItem(location=location, reason=exc.reason, detail=str(exc), source=source,
-                                  raw=truncate_raw(raw.decode("utf-8", "replace") if raw else obj))
+        fetched_at: str | None = None
+        for entry in iter_items(path, source):
+            if isinstance(entry, InvalidItem):
+                yield entry
                 continue
-            except ValidationError as exc:
-                detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-                yield InvalidItem(location=location, reason="schema", detail=detail, source=source,
-                                  raw=truncate_raw(raw.decode("utf-8", "replace") if raw else obj))
-                continue
-            if record.human_verified:
-                extra["verified_by"] = "upstream"
-            raw_bytes = raw if raw is not None else orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
-            yield CuratedRecord(
-                id=make_record_id(source, content="\x1f".join((record.instruction, record.input, record.output))),
-                source=source,
-                record=record,
-                provenance=Provenance(
-                    location=location,
-                    fetched_at=fetched_at,
-                    raw_sha256=hashlib.sha256(raw_bytes).hexdigest(),
-                    license=settings.license,
-                    extra={"import_format": fmt, **extra},
-                ),
-            )
+            fetched_at = fetched_at or file_time(path)
+            yield _import_item(entry, fmt, mapper, source, settings, answer_from, fetched_at)
+
+
+def _import_item(item: Item, fmt: str, mapper: Any, source: str, settings: SourceSettings,
+                 answer_from: str | None, fetched_at: str | None) -> CuratedRecord | InvalidItem:
+    obj = item.value
+    try:
+        if not isinstance(obj, dict):
+            raise ItemError("wrong_type", f"item is {type(obj).__name__}, expected an object")
+        fields, extra = (dict(obj), {}) if mapper is None else mapper(obj, settings)
+        if mapper is None:
+            _upstream_answer_from(fields, extra)
+        record = _build(fields, fmt=fmt, settings=settings, answer_from=answer_from)
+    except ItemError as exc:
+        return reject(item.location, exc.reason, str(exc), source, item.raw)
+    except ValidationError as exc:
+        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return reject(item.location, "schema", detail, source, item.raw)
+    if record.human_verified:
+        extra["verified_by"] = "upstream"
+    if item.encoding not in ("utf-8", "parquet"):
+        extra["encoding"] = item.encoding  # say when the file was not plain UTF-8 (BOM, UTF-16, GB18030)
+    return CuratedRecord(
+        id=make_record_id(source, content="\x1f".join((record.instruction, record.input, record.output))),
+        source=source,
+        record=record,
+        provenance=Provenance(
+            location=item.location,
+            fetched_at=fetched_at,
+            raw_sha256=hashlib.sha256(item.raw).hexdigest(),
+            license=settings.license,
+            extra={"import_format": fmt, **extra},
+        ),
+    )
+
+
+def check_source_name(source: str) -> None:
+    """Source names become config names and stage folders: refuse anything else up front."""
+    if not SOURCE_NAME.fullmatch(source):
+        raise ValueError(f"source name {source!r} is not a config name: use lowercase letters, digits, '_' "
+                         "and '-', starting with a letter or digit (e.g. coig_pc)")

@@ -25,15 +25,21 @@ REGISTRY: dict[str, SourceEntry] = {
     "douban": SourceEntry("douban", "sources.douban", "Douban movie/book pages → template tasks"),
     "xhs": SourceEntry("xhs", "sources.xhs", "Xiaohongshu note objects → template tasks"),
     "wikihow": SourceEntry("wikihow", "sources.wikihow", "wikiHow how-to articles → steps"),
-    "wiki": SourceEntry("wiki", "sources.wiki", "Chinese Wikipedia XML dumps (.xml.bz2) → encyclopedic Q&A"),
+    "wiki": SourceEntry(
+        "wiki", "sources.wiki", "Chinese Wikipedia XML dumps (.xml.bz2) or WikiExtractor JSON → encyclopedic Q&A"
+    ),
     "baike": SourceEntry("baike", "sources.baike", "Baidu Baike article pages → encyclopedic Q&A (config wiki)"),
     "zhidao": SourceEntry("zhidao", "sources.zhidao", "Baidu Zhidao question pages → Q&A (best and other answers)"),
-    "exam": SourceEntry("exam", "sources.exam", "CMMLU CSV and GAOKAO-Bench JSON → explained answers"),
-    "logi_qa": SourceEntry("logi_qa", "sources.logiqa", "LogiQA text blocks → logical reasoning Q&A"),
-    "chinese_traditional": SourceEntry(
-        "chinese_traditional", "sources.classical", "classical poems (t2s) and idioms → tasks"
+    "exam": SourceEntry("exam", "sources.exam", "CMMLU / C-Eval CSV and GAOKAO-Bench JSON → explained answers"),
+    "logi_qa": SourceEntry(
+        "logi_qa", "sources.logiqa", "LogiQA 1.0 text blocks and LogiQA 2.0 JSON lines → logical reasoning Q&A"
     ),
-    "ruozhiba": SourceEntry("ruozhiba", "sources.ruozhiba", "Ruozhiba titles/posts → questions (LLM answers)"),
+    "chinese_traditional": SourceEntry(
+        "chinese_traditional", "sources.classical", "chinese-poetry poems, ci, qu, prose classics (t2s) and idioms → tasks"
+    ),
+    "ruozhiba": SourceEntry(
+        "ruozhiba", "sources.ruozhiba", "Ruozhiba titles, best-of lists, thread dumps → questions (LLM answers)"
+    ),
 }
 
 

@@ -8,12 +8,18 @@ and one per top-level content section ("请介绍X的历史。"), all converted 
 Not articles (redirects, other namespaces) and sections without text become `InvalidItem`s with a
 reason, so the run summary accounts for every page; a truncated or corrupt dump ends with one
 `truncated_dump` / `xml_syntax` reject naming the last good page, never an exception.
+
+WikiExtractor `--json` output (`.jsonl`/`.json`, one `{id, url, title, text}` per line) is also
+read: headings are gone and templates were deleted (leaving `（）`, `（，有时缩写为）`), so each
+article gives one lead record from its opening paragraphs, with those empty or headless
+brackets removed and counted in `provenance.extra.removed_brackets`.
 """
 
 from __future__ import annotations
 
 import bz2
 import gzip
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +30,7 @@ from pydantic import ValidationError
 
 from schemas import CuratedRecord, InstructionRecord, InvalidItem, Provenance, make_record_id
 from sources.filecommon import file_time, invalid, normalize_newlines, pick, schema_error, sha256_text
+from sources.fileread import iter_jsonl
 from sources.opencc_convert import t2s
 from sources.settings import SourceSettings, load_settings
 from sources.wikitext import CleanPage, apply_rules, clean_page
@@ -201,11 +208,95 @@ def page_records(
         )
 
 
+# Brackets WikiExtractor left when it deleted a template: empty, or starting with punctuation
+# because the template was their head ("计算机科学（，有时缩写为）是…").
+_LEFTOVER_BRACKETS = re.compile(r"[（(][\s，,、；;：:]*[）)]|[（(][，,、；;：:][^（）()\n]*[）)]")
+
+
+def _extract_lead(text: str, title: str, max_chars: int) -> tuple[str, int]:
+    """(opening paragraphs up to about `max_chars`, brackets removed) of a WikiExtractor text."""
+    paragraphs = [p.strip() for p in normalize_newlines(text).split("\n") if p.strip()]
+    if paragraphs and paragraphs[0] == title.strip():
+        paragraphs = paragraphs[1:]
+    lead: list[str] = []
+    for paragraph in paragraphs:
+        lead.append(paragraph)
+        if sum(len(p) for p in lead) >= max_chars:
+            break
+    joined = "\n\n".join(lead)
+    return _LEFTOVER_BRACKETS.sub("", joined), len(_LEFTOVER_BRACKETS.findall(joined))
+
+
+def iter_extract(path: Path, settings: SourceSettings) -> Iterator[CuratedRecord | InvalidItem]:
+    """WikiExtractor JSON lines `{id, url, title, text}` → one lead record per article."""
+    options = settings.options
+    backend = options.get("opencc_backend", "reimplemented")
+    fetched_at = file_time(path)
+    for entry in iter_jsonl(path, SOURCE):  # streamed; a bad line or byte is a reject of that line
+        if isinstance(entry, InvalidItem):
+            yield entry
+            continue
+        location, doc = entry.location, entry.value
+        number = entry.index + 1
+        line = entry.raw.decode("utf-8", "replace")
+        if not isinstance(doc, dict) or not all(isinstance(doc.get(k), str) for k in ("title", "text")):
+            keys = sorted(doc)[:8] if isinstance(doc, dict) else type(doc).__name__
+            yield invalid(location, "unknown_layout", f"{keys}: not a WikiExtractor --json article {{id, url, title, "
+                          "text}} nor a pages-articles XML dump", SOURCE, line[:2000])
+            continue
+        title = t2s(doc["title"].strip(), backend)
+        lead, removed = _extract_lead(doc["text"], doc["title"], options.get("extract_lead_chars", 300))
+        output = t2s(lead, backend)
+        page_id = str(doc.get("id") or number)
+        if not output.strip():
+            yield invalid(location, "empty_section", f"{title}: article has no text after its title", SOURCE)
+            continue
+        url = options.get("page_url", "https://zh.wikipedia.org/wiki/{title}").format(
+            title=doc["title"].strip().replace(" ", "_"))
+        source_id = f"extract/{page_id}#lead"
+        try:
+            record = InstructionRecord(
+                instruction=pick(options["lead_instructions"], f"{page_id}#lead").replace("{title}", title),
+                input="", output=output, task_type=settings.task_type, domain=settings.domain,
+                answer_from=settings.answer_from, human_verified=False, copyright=_copyright(settings, title, url),
+            )
+        except ValidationError as exc:
+            yield invalid(location, "schema", schema_error(exc), SOURCE, output[:2000])
+            continue
+        yield CuratedRecord(
+            id=make_record_id(SOURCE, source_id), source=SOURCE, record=record,
+            provenance=Provenance(
+                source_id=source_id, url=url, fetched_at=fetched_at, raw_sha256=sha256_text(line),
+                license=settings.license, location=location,
+                extra={"page_id": page_id, "title_original": doc["title"], "format": "wikiextractor-json",
+                       "extract_url": doc.get("url"), "section": None, "removed_brackets": removed},
+            ),
+        )
+
+
+def _is_extract(path: Path) -> bool:
+    """WikiExtractor JSON lines (by extension, or a file whose first byte opens a JSON object)."""
+    name = path.name.lower()
+    if name.endswith((".jsonl", ".json")):
+        return True
+    if name.endswith((".bz2", ".gz", ".xml")):
+        return False
+    with path.open("rb") as handle:
+        return handle.read(64).lstrip().startswith(b"{")
+
+
 def iter_wiki(paths: list[Path], settings: SourceSettings | None = None) -> Iterator[CuratedRecord | InvalidItem]:
     """Records (or rejects) from one or more dump files, in dump order."""
     settings = settings or load_settings("wiki")
     namespaces = set(settings.options.get("namespaces", [0]))
     for path in paths:
+        if not path.is_file():
+            yield invalid(str(path), "unreadable", "not a readable file (missing, a directory or a symlink loop)",
+                          SOURCE)
+            continue
+        if _is_extract(path):
+            yield from iter_extract(path, settings)
+            continue
         fetched_at = file_time(path)
         site: dict[str, str] = {}
         for item in iter_pages(path):

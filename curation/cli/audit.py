@@ -142,36 +142,43 @@ def hub_inputs(repo_id: str, *, configs: list[str] | None, revision: str | None,
 
 
 def iter_items(inputs: list[tuple[str, Path, str]], fmt: str) -> Iterator[Any]:
-    """AuditItems of every input file, in order; unreadable items carry the reason."""
+    """AuditItems of every input file, in order (read by the shared file reader, sources.fileread);
+    unreadable items carry the reason."""
     from curation.report.audit import AuditItem
-    from sources.instruct_import import ItemError, detect_format, iter_raw_items, map_fields
+    from schemas import InvalidItem
+    from sources.fileread import iter_items as read_items
+    from sources.instruct_import import ItemError, detect_format, map_fields
 
     for config, path, shown in inputs:
         local = str(path)
+
+        def where(location: str, local: str = local, shown: str = shown) -> str:
+            return shown + location[len(local):] if location.startswith(local) else location
+
         with path.open("rb") as handle:
             head = handle.read(200)
         if head.startswith(LFS_POINTER):  # a clone without `git lfs pull`: say so, not "bad JSON" x3
             yield AuditItem(shown, config, "unknown", None, raw=head.decode("utf-8", "replace"), error=(
                 "lfs_pointer", "the file is a Git LFS pointer, not the data (fetch it with `git lfs pull`)"))
             continue
-        for location, raw, obj in iter_raw_items(path):
-            where = shown + location[len(local):] if location.startswith(local) else location
-            text = raw.decode("utf-8", "replace") if raw else None
-            if isinstance(obj, ItemError):
-                yield AuditItem(where, config, fmt, None, error=(f"{obj.reason}", str(obj)), raw=text)
+        for entry in read_items(path, config):
+            if isinstance(entry, InvalidItem):
+                yield AuditItem(where(entry.location), config, fmt, None, error=(entry.reason, entry.detail),
+                                raw=entry.raw)
                 continue
+            obj, text = entry.value, entry.raw.decode("utf-8", "replace")
             item_fmt = detect_format(obj) if fmt == "auto" else fmt
             if item_fmt is None:
                 keys = sorted(obj)[:8] if isinstance(obj, dict) else type(obj).__name__
-                yield AuditItem(where, config, "unknown", None, raw=text, error=(
+                yield AuditItem(where(entry.location), config, "unknown", None, raw=text, error=(
                     "unknown_layout", f"not COIG-CQIA, Alpaca or ShareGPT (keys: {keys})"))
                 continue
             try:
                 fields, extra = map_fields(obj, item_fmt)
             except ItemError as exc:
-                yield AuditItem(where, config, item_fmt, None, error=(exc.reason, str(exc)), raw=text)
+                yield AuditItem(where(entry.location), config, item_fmt, None, error=(exc.reason, str(exc)), raw=text)
                 continue
-            yield AuditItem(where, config, item_fmt, fields, extra)
+            yield AuditItem(where(entry.location), config, item_fmt, fields, extra)
 
 
 def defects_table(table: Any, limit: int = 25) -> Table:  # noqa: ANN401 - DefectTable

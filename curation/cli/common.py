@@ -8,14 +8,36 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from schemas.redact import redact_text
+
 console = Console(stderr=True)
 stdout = Console()
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    """Print a clear error and exit non-zero (no traceback for expected failures)."""
-    console.print(f"[bold red]error:[/] {message}", soft_wrap=True, highlight=False)
+    """Print a clear error and exit non-zero (no traceback for expected failures); a last net
+    scrubs credentials (URLs with tokens, known secret env values) from the message."""
+    console.print(f"[bold red]error:[/] {redact_text(message)}", soft_wrap=True, highlight=False)
     raise typer.Exit(code)
+
+
+def print_table(table: Table, out: Console | None = None) -> None:
+    """Print a table at its natural width, wider than the terminal if need be: cells such as long
+    target names are never cut to "…" (a narrow terminal wraps the lines instead)."""
+    from rich.measure import Measurement
+
+    out = out or console
+    width = Measurement.get(out, out.options.update_width(100_000), table).maximum
+    if width > out.width:
+        out = Console(stderr=out.stderr, width=width, highlight=False)
+    out.print(table)
+
+
+def print_json(data: Any) -> None:
+    """Machine-readable output on stdout (tables and messages go to stderr)."""
+    import json
+
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
 def stage_table(manifests: list[dict[str, Any]], title: str = "Stages") -> Table:

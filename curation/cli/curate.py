@@ -10,6 +10,7 @@ import typer
 from curation.cli.common import console, fail, stage_table
 from curation.pipeline.recipe import Recipe, RecipeError, load_recipe
 from curation.pipeline.rundir import RunDir, RunDirError
+from curation.pipeline.runner import failed_calls_note
 
 
 def source_setting_overrides(recipe: Recipe, sources: list[str]) -> Recipe:
@@ -49,3 +50,6 @@ def curate(
         fail(str(exc))
     console.print(f"recipe: {loaded.path}")
     console.print(stage_table([r.manifest for r in results], title=f"curate {run}"))
+    for result in results:
+        if note := failed_calls_note(result.manifest):
+            console.print(f"[bold yellow]warning:[/] {note}", soft_wrap=True, highlight=False)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import re
+from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from curation.cli.common import console, fail, stage_table
 from curation.pipeline.rundir import RunDir
-from curation.pipeline.runner import Stage, file_inputs, run_stage, skip_outcomes
+from curation.pipeline.runner import Stage, failed_calls_note, file_inputs, run_stage, skip_outcomes
 
 app = typer.Typer(help="Ingest sources into a run directory (one stage per source).", no_args_is_help=True)
 
@@ -24,7 +27,64 @@ def run_source_stage(run_dir: Path, stage: Stage, *, force: bool, progress: bool
     )
     console.print(f"[green]{stage.name}[/]: {note} → {run_dir / stage.name}")
     console.print(stage_table([result.manifest], title=f"{stage.name}"))
+    for warning in unproductive_inputs(RunDir(run_dir), result.manifest):
+        console.print(f"[bold yellow]warning:[/] {warning}", soft_wrap=True, highlight=False)
+    if note := failed_calls_note(result.manifest):
+        console.print(f"[bold yellow]warning:[/] {note}", soft_wrap=True, highlight=False)
     return result.manifest
+
+
+_LOCATION = re.compile(rb'"provenance":\{.*?"location":"((?:[^"\\]|\\.)*)"')
+
+
+def _owner(location: str, prefixes: list[tuple[str, str]]) -> str | None:
+    """The input file a location ('path:12', 'path#3/task', 'path: after …') belongs to."""
+    for prefix, path in prefixes:
+        if location.startswith(prefix) and location[len(prefix):len(prefix) + 1] in ("", "#", ":", "/", " "):
+            return path
+    return None
+
+
+def unproductive_inputs(run: RunDir, manifest: dict[str, Any]) -> list[str]:
+    """One line per input file of the stage that gave no kept record: every item rejected (with
+    the top reason) or nothing at all. A parser that silently stopped understanding a file shows
+    up here instead of as a smaller total in the table."""
+    files = [entry["path"] for entry in manifest.get("inputs", []) if "path" in entry]
+    if not files:
+        return []
+    prefixes: list[tuple[str, str]] = []
+    for path in files:
+        for form in {path, os.path.relpath(path)}:
+            prefixes.append((form, path))
+    prefixes.sort(key=lambda pair: -len(pair[0]))  # 'a.json.bak' before 'a.json'
+    reasons: dict[str, Counter[str]] = {path: Counter() for path in files}
+    for _, row in run.iter_rows(manifest["stage"], "rejects"):
+        owner = _owner(str(row.get("location") or ""), prefixes)
+        if owner is not None:
+            reasons[owner][str(row.get("reason"))] += 1
+    unknown = set(files)
+    for shard in run.shard_paths(manifest["stage"], "part"):
+        if not unknown:
+            break
+        with shard.open("rb") as handle:
+            for line in handle:
+                match = _LOCATION.search(line)
+                owner = _owner(match.group(1).decode("utf-8", "replace"), prefixes) if match else None
+                unknown.discard(owner)  # type: ignore[arg-type]
+                if not unknown:
+                    break
+    warnings = []
+    for path in files:
+        if path not in unknown:
+            continue
+        shown = os.path.relpath(path)
+        if reasons[path]:
+            reason, count = reasons[path].most_common(1)[0]
+            total = sum(reasons[path].values())
+            warnings.append(f"{shown}: every item was rejected ({total} rejects; top reason {reason} ×{count})")
+        else:
+            warnings.append(f"{shown}: produced no record and no reject")
+    return warnings
 
 
 @app.command("import")
@@ -38,9 +98,13 @@ def import_(
     force: Annotated[bool, typer.Option(help="Recompute even if the stage is complete.")] = False,
 ) -> None:
     """Import existing instruction data; malformed items go to rejects with file:line and reason."""
-    from sources.instruct_import import FORMATS, iter_import
+    from sources.instruct_import import FORMATS, check_source_name, iter_import
     from sources.settings import known_sources, load_settings
 
+    try:
+        check_source_name(source)  # it names a folder of the run directory: check before anything is written
+    except ValueError as exc:
+        fail(f"--source: {exc}")
     if fmt not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     missing = [str(p) for p in paths if not p.is_file()]

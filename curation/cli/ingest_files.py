@@ -59,7 +59,8 @@ def wiki(
     opencc_backend: Annotated[str | None, typer.Option(help="reimplemented (reference) or pyo3 (faster).")] = None,
     shard_size: ShardSize = 20_000, force: Force = False, progress: Progress = True,
 ) -> None:
-    """Chinese Wikipedia XML dumps (.xml.bz2/.xml): lead and section Q&A, converted to simplified."""
+    """Chinese Wikipedia XML dumps (.xml.bz2/.xml): lead and section Q&A, converted to simplified;
+    WikiExtractor --json files (.jsonl/.json): one lead record per article."""
     from sources.wiki import iter_wiki
 
     _run("wiki", "wiki", paths, iter_wiki, run, shard_size, force, progress,
@@ -78,7 +79,9 @@ def baike(paths: Paths, run: RunOption = DEFAULT_RUN, shard_size: ShardSize = 20
 @app.command("exam")
 def exam(paths: Paths, run: RunOption = DEFAULT_RUN, shard_size: ShardSize = 20_000, force: Force = False,
          progress: Progress = True) -> None:
-    """CMMLU-style .csv and GAOKAO-Bench .json exam questions → explained answers."""
+    """CMMLU / C-Eval .csv and GAOKAO-Bench .json (objective and subjective) → explained answers.
+
+    C-Eval's test split has no answers: its rows are rejected (no_answer), never answered."""
     from sources.exam import iter_exam
 
     _run("exam", "exam", paths, iter_exam, run, shard_size, force, progress)
@@ -87,7 +90,7 @@ def exam(paths: Paths, run: RunOption = DEFAULT_RUN, shard_size: ShardSize = 20_
 @app.command("logiqa")
 def logiqa(paths: Paths, run: RunOption = DEFAULT_RUN, shard_size: ShardSize = 20_000, force: Force = False,
            progress: Progress = True) -> None:
-    """LogiQA text files → `logi_qa` records (stage `ingest-logi_qa`)."""
+    """LogiQA 1.0 text blocks or LogiQA 2.0 JSON lines → `logi_qa` records (stage `ingest-logi_qa`)."""
     from sources.logiqa import iter_logiqa
 
     _run("logi_qa", "logi_qa", paths, iter_logiqa, run, shard_size, force, progress)
@@ -96,7 +99,8 @@ def logiqa(paths: Paths, run: RunOption = DEFAULT_RUN, shard_size: ShardSize = 2
 @app.command("classical")
 def classical(paths: Paths, run: RunOption = DEFAULT_RUN, shard_size: ShardSize = 20_000, force: Force = False,
               progress: Progress = True) -> None:
-    """chinese-poetry .json and idiom .txt/.csv → `chinese_traditional` records."""
+    """chinese-poetry .json (poems, ci, qu, prose classics, 蒙学, biographies) and idiom .txt/.csv →
+    `chinese_traditional` records."""
     from sources.classical import iter_classical
 
     _run("chinese_traditional", "chinese_traditional", paths, iter_classical, run, shard_size, force, progress)
@@ -114,11 +118,12 @@ def ruozhiba(
     cache: Annotated[Path | None, typer.Option(help="Answer cache (JSONL); default RUN/llm-cache/ruozhiba.jsonl.")] = None,
     shard_size: ShardSize = 20_000, force: Force = False, progress: Progress = True,
 ) -> None:
-    """Ruozhiba titles/annual posts → LLM-answered records (answer_from=llm, human_verified=false).
+    """Ruozhiba titles, best-of lists, thread dumps, text lines → LLM-answered records (answer_from=llm).
 
     The API key is read from CQIA_LLM_API_KEY only (never a command-line argument, never logged).
     """
     from curation.llm.client import LLMClient, LLMError
+    from curation.pipeline.runner import CallTally, ExternalCallsFailed
     from curation.stages.answers import GenerationConfig, generate_answers
     from sources.ruozhiba import iter_ruozhiba
     from sources.settings import load_settings
@@ -133,20 +138,24 @@ def ruozhiba(
         )
     except LLMError as exc:
         fail(str(exc))
+    tally = CallTally("LLM answer")
     stage = Stage(
         name="ingest-ruozhiba",
         produce=lambda skip: skip_outcomes(
-            generate_answers(iter_ruozhiba(paths, settings), client, config, progress=False), skip
+            generate_answers(iter_ruozhiba(paths, settings), client, config, progress=False, tally=tally), skip
         ),
         inputs=file_inputs(paths),
         params={"source": "ruozhiba", "settings": settings.model_dump(mode="json"), "model": client.model,
                 "prompt_fingerprint": config.fingerprint(client.model)},
         shard_size=shard_size,
+        calls=tally,
     )
     try:
         run_source_stage(run, stage, force=force, progress=progress)
     except LLMError as exc:
         fail(f"answer generation stopped: {exc} (answers so far are cached; re-run to resume)")
+    except ExternalCallsFailed as exc:
+        fail(str(exc))
 
 
 def _import_command(name: str) -> None:

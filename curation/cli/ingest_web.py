@@ -21,6 +21,7 @@ from rich.table import Table
 from curation.cli.common import console, fail
 from curation.cli.ingest import RunOption, app, run_source_stage
 from curation.pipeline.runner import Stage, file_inputs, skip_outcomes
+from schemas.redact import redact_url
 from sources import registry
 
 WEB_SOURCES: dict[str, str] = {
@@ -118,7 +119,7 @@ def _make_command(source: str, help_text: str):
             fail("give input files and/or --url/--urls-file")
         bad = [u for u in urls if not u.startswith(("http://", "https://"))]
         if bad:
-            fail(f"not an http(s) URL: {bad[0]}")
+            fail(f"not an http(s) URL: {redact_url(bad[0])}")
         module = importlib.import_module(registry.get(source).module)
         settings = load_settings(source)
         crawler = None

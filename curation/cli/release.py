@@ -50,6 +50,8 @@ def build(
         )
     except (ReleaseBuildError, RunDirError) as exc:
         fail(str(exc))
+    for leftover in summary.removed_leftovers:
+        console.print(f"removed {leftover} (staging folder of an interrupted build)", soft_wrap=True, highlight=False)
     stdout.print(release_table(summary))
     console.print(f"[green]release written to[/] {summary.out_dir}")
 

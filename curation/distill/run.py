@@ -14,6 +14,7 @@ from curation.distill.store import RunStore
 from curation.llm import ChatError, ChatRequest, LLMClient
 from curation.llm.cost import estimate_cost
 from schemas.probes import Probe
+from schemas.redact import redact_url
 
 
 @dataclass
@@ -36,7 +37,7 @@ class RunSummary:
 def run_target(store: RunStore, target: str, probes: list[Probe], client_kwargs: dict[str, Any], *,
                params: dict[str, Any], probe_dir: Path, progress: bool = True, force: bool = False) -> RunSummary:
     """Answer every probe once (resuming from the store); returns counts, tokens and cost."""
-    store.register_target(target, {"model": client_kwargs["model"], "endpoint": client_kwargs["base_url"],
+    store.register_target(target, {"model": client_kwargs["model"], "endpoint": redact_url(client_kwargs["base_url"]),
                                    "params": params, "probes": str(probe_dir)}, force=force)
     client = LLMClient(**client_kwargs, cache_path=store.responses_path(target))
     summary = RunSummary(target, client.model, probes=len(probes))

@@ -5,18 +5,18 @@
 - hard   = strict positives whose prompt has no misleading identity words / n
   where n = identity probes that were answered (the stored responses), not a hard-coded 1000.
 - RSE    = mean judge rating (1-5) per pool, per aspect, and the mean over pools.
-- similarity (offline, no judge) = mean character n-gram cosine between target and reference answers.
+- similarity (no judge) = mean cosine between target and reference answers, by character n-grams or
+  by embeddings (curation/distill/similarity.py).
 """
 
 from __future__ import annotations
 
-import math
-import re
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from curation.distill.similarity import Similarity, char_ngram_cosine  # noqa: F401  (re-exported)
+from curation.distill.stats import wilson
 from schemas.probes import RSE_ASPECTS, Judgement, ModelResponse, Probe
 
 
@@ -25,29 +25,45 @@ def _count(js: Iterable[Judgement]) -> dict[str, int]:
 
 
 def identity_scores(probes: dict[str, Probe], responses: dict[str, ModelResponse], loose: list[Judgement],
-                    strict: list[Judgement]) -> dict[str, Any]:
+                    strict: list[Judgement], *, strict_scope: str | None = None) -> dict[str, Any]:
+    """Loose/strict/hard shares of the answered identity probes, each with its Wilson 95% interval.
+
+    A score whose judge never ran is None (missing), never 0. `strict_scope` records which answers
+    the strict judge saw: `loose-positives` (the paper: strict is a re-judgement of loose positives,
+    so strict <= loose) or `all`; given, it also says the strict judge ran (possibly on nothing).
+    """
     answered = [pid for pid in responses if pid in probes and probes[pid].kind == "identity"]
     n = len(answered)
     answered_set = set(answered)
     loose_pos = {j.probe_id for j in loose if j.verdict and j.probe_id in answered_set}
     strict_pos = {j.probe_id for j in strict if j.verdict and j.probe_id in answered_set}
     hard_pos = {pid for pid in strict_pos if not probes[pid].misleading}
+    ran_strict = bool(strict) or strict_scope is not None  # a strict judge that found nothing to judge still ran
+    have = {"loose": bool(loose), "strict": ran_strict, "hard": ran_strict}
     out: dict[str, Any] = {
         "n": n,
         "n_probes": sum(1 for p in probes.values() if p.kind == "identity"),
         "loose_positive": len(loose_pos), "strict_positive": len(strict_pos), "hard_positive": len(hard_pos),
-        "loose": len(loose_pos) / n if n and loose else None,
-        "strict": len(strict_pos) / n if n and strict else None,
-        "hard": len(hard_pos) / n if n and strict else None,
         "n_misleading": sum(1 for pid in answered if probes[pid].misleading),
         "loose_judged": len(loose), "strict_judged": len(strict),
         "loose_parse": _count(loose), "strict_parse": _count(strict),
+        "strict_scope": (strict_scope or "unrecorded") if ran_strict else None,
+        "strict_outside_loose": len(strict_pos - loose_pos) if loose else None,
     }
-    by_lang: dict[str, dict[str, float]] = {}
+    for name, pos in (("loose", loose_pos), ("strict", strict_pos), ("hard", hard_pos)):
+        ok = bool(n) and have[name]
+        out[name] = len(pos) / n if ok else None
+        out[f"{name}_ci95"] = list(wilson(len(pos), n)) if ok else None  # type: ignore[arg-type]
+    by_lang: dict[str, dict[str, Any]] = {}
     for lang in sorted({probes[pid].language for pid in answered}):
         ids = {pid for pid in answered if probes[pid].language == lang}
-        by_lang[lang] = {"n": len(ids), "loose": len(loose_pos & ids) / len(ids), "strict": len(strict_pos & ids) / len(ids),
-                         "hard": len(hard_pos & ids) / len(ids)}
+        row: dict[str, Any] = {"n": len(ids)}
+        for name, pos in (("loose", loose_pos), ("strict", strict_pos), ("hard", hard_pos)):
+            k = len(pos & ids)
+            row[f"{name}_positive"] = k
+            row[name] = k / len(ids) if have[name] else None
+            row[f"{name}_ci95"] = list(wilson(k, len(ids))) if have[name] else None  # type: ignore[arg-type]
+        by_lang[lang] = row
     out["by_language"] = by_lang
     return out
 
@@ -73,39 +89,24 @@ def rse_scores(probes: dict[str, Probe], judgements: list[Judgement]) -> dict[st
     return {"pools": pools, "average": avg}
 
 
-_WS = re.compile(r"\s+")
-
-
-def _grams(text: str, n: int) -> Counter[str]:
-    t = _WS.sub(" ", unicodedata.normalize("NFKC", text).lower()).strip()
-    if len(t) < n:
-        return Counter([t]) if t else Counter()
-    return Counter(t[i : i + n] for i in range(len(t) - n + 1))
-
-
-def char_ngram_cosine(a: str, b: str, n: int = 3) -> float:
-    """Cosine of character n-gram counts: language-agnostic (works on Chinese without a segmenter)."""
-    ga, gb = _grams(a, n), _grams(b, n)
-    if not ga or not gb:
-        return 0.0
-    dot = sum(v * gb.get(k, 0) for k, v in ga.items())
-    return dot / (math.sqrt(sum(v * v for v in ga.values())) * math.sqrt(sum(v * v for v in gb.values())))
-
-
 def similarity_scores(probes: dict[str, Probe], responses: dict[str, ModelResponse],
-                      references: dict[str, str], n: int = 3) -> dict[str, Any]:
-    """Offline RSE variant: mean char n-gram cosine per pool (reference answer vs target answer)."""
-    per_pool: dict[str, list[float]] = defaultdict(list)
-    for pid, resp in responses.items():
+                      references: dict[str, str], similarity: Similarity) -> dict[str, Any]:
+    """Judge-free RSE variant: mean similarity per pool between the reference answer and the target's answer."""
+    items: list[tuple[str, str, str]] = []
+    for pid, resp in sorted(responses.items()):
         probe = probes.get(pid)
         if probe is None or probe.kind != "rse":
             continue
-        ref = references.get(pid) or probe.reference
+        ref = references.get(pid)
         if ref:
-            per_pool[probe.pool or "?"].append(char_ngram_cosine(ref, resp.text, n))
+            items.append((probe.pool or "?", ref, resp.text))
+    values = similarity.scores([(ref, text) for _, ref, text in items]) if items else []
+    per_pool: dict[str, list[float]] = defaultdict(list)
+    for (pool, _, _), v in zip(items, values, strict=True):
+        per_pool[pool].append(v)
     pools = {p: {"n": len(v), "cosine": sum(v) / len(v)} for p, v in sorted(per_pool.items())}
     avg = sum(p["cosine"] for p in pools.values()) / len(pools) if pools else None
-    return {"method": f"char-{n}gram-cosine", "pools": pools, "average": avg}
+    return {"method": similarity.name, "pools": pools, "average": avg}
 
 
 def usage(responses: dict[str, ModelResponse]) -> dict[str, Any]:

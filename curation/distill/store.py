@@ -1,6 +1,7 @@
 """Run directory for distillation evaluation: where responses, judgements and scores live.
 
-Layout: `run.json` (per target: model, endpoint, params, probe set), `responses/<target>.jsonl`
+Layout: `run.json` (per target: model, endpoint, params, probe set, how each judge ran),
+`probes/<target>/` (probe sets of imported targets), `responses/<target>.jsonl`
 (append-only LLM-client store: the resumable record of every answer), `judge_cache/…` (judge calls),
 `judgements/<target>.<judge>.jsonl` (parsed Judgement rows, rewritten atomically from the caches),
 `scores/<target>.json`. Scores are always recomputed from the judgements.
@@ -60,6 +61,23 @@ class RunStore:
 
     def scores_path(self, target: str) -> Path:
         return self.root / "scores" / f"{safe_name(target)}.json"
+
+    def record_judge(self, target: str, judge: str, info: dict[str, Any]) -> None:
+        """Remember how a judge ran for a target (model, prompt hash, scope, reference) for scores and reports."""
+        man = self.manifest()
+        entry = man["targets"].setdefault(target, {})
+        entry.setdefault("judges", {})[judge] = info
+        write_json_atomic(self.root / "run.json", man)
+
+    def target_info(self, target: str) -> dict[str, Any]:
+        info = self.manifest()["targets"].get(target)
+        if info is None:
+            raise KeyError(f"{self.root}/run.json: no target {target!r} (known: {', '.join(self.targets()) or 'none'})")
+        return info
+
+    def probes_dir(self, target: str) -> Path:
+        """Probe set of an imported target (one directory per target: imports never overwrite each other)."""
+        return self.root / "probes" / safe_name(target)
 
     def targets(self) -> list[str]:
         return sorted(self.manifest()["targets"])

@@ -676,6 +676,9 @@ class Handler(BaseHTTPRequestHandler):
             while left > 0:
                 chunk = f.read(min(1 << 20, left))
                 if not chunk:
+                    # The stored blob is shorter than its record (damaged on disk): end the
+                    # connection, as a real server does, instead of leaving the client waiting.
+                    self.close_connection = True
                     break
                 self.wfile.write(chunk)
                 left -= len(chunk)

@@ -4,33 +4,38 @@ Why one client: probes, judges, mutators and curation scorers all need the same 
 concurrency, rate limits, retries that honour Retry-After, timeouts, and an append-only cache so a
 killed run resumes without paying twice. `chat_many` is a plain sync iterator (asyncio runs in a
 background thread) that yields results in input order.
+
+The transport (HTTP, auth headers, error parsing) is the `openai` SDK with its own retries off
+(`max_retries=0`): the one retry policy is curation/retry.py's `llm_retrying`. The API key and any
+credentials in the base URL never reach a message, a log line, a repr or the cache
+(schemas.redact).
 """
 
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import hashlib
 import logging
 import os
 import queue
-import random
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
-import httpx
+import openai
 import orjson
 
 from curation.llm.cache import ResponseCache
+from curation.retry import llm_retrying
+from schemas.redact import redact_text, redact_url
 
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
-MAX_BACKOFF_S = 60.0
 
 
 @dataclass
@@ -70,25 +75,26 @@ class _Fatal(Exception):
     """An error that will repeat for every request (bad key, wrong URL, unknown model)."""
 
 
+class _Malformed(Exception):
+    """A 200 whose body is not a chat completion (a proxy's error page, a truncated body)."""
+
+
+def _transient(error: BaseException) -> bool:
+    if isinstance(error, openai.APIStatusError):
+        return error.status_code in RETRY_STATUSES
+    return isinstance(error, openai.APIConnectionError | _Malformed)  # timeouts are connection errors too
+
+
+def _is_connect_error(error: BaseException) -> bool:
+    """The server could not be reached at all (as opposed to a timeout or a dropped connection)."""
+    cause = error.__cause__
+    return cause is not None and any(k.__name__ == "ConnectError" for k in type(cause).__mro__)
+
+
 def request_key(model: str, messages: list[dict], params: dict) -> str:
     """Content hash used when the caller gives no key."""
     blob = orjson.dumps({"model": model, "messages": messages, "params": params}, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(blob).hexdigest()[:32]
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or HTTP date)."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 class _RateLimiter:
@@ -130,12 +136,13 @@ class LLMClient:
         backoff_base_s: float = 0.5,
     ) -> None:
         if not base_url or not base_url.startswith(("http://", "https://")):
-            raise LLMError(f"base URL must start with http:// or https://, got {base_url!r}")
+            raise LLMError(f"base URL must start with http:// or https://, got {redact_url(base_url or '')!r}")
         if not model:
             raise LLMError("no model name given")
         if concurrency < 1:
             raise LLMError("concurrency must be >= 1")
         self.base_url = base_url.rstrip("/")
+        self.endpoint = redact_url(self.base_url)  # what messages, logs and the cache may show
         self.model = model
         self._api_key = api_key or None
         self.concurrency = concurrency
@@ -148,7 +155,7 @@ class LLMClient:
 
     def __repr__(self) -> str:  # never show the key
         key = "set" if self._api_key else "none"
-        return f"LLMClient(base_url={self.base_url!r}, model={self.model!r}, api_key={key})"
+        return f"LLMClient(base_url={self.endpoint!r}, model={self.model!r}, api_key={key})"
 
     @classmethod
     def from_env(cls, prefix: str = "CQIA_LLM", **overrides: Any) -> LLMClient:
@@ -233,9 +240,7 @@ class LLMClient:
         inflight: dict[str, asyncio.Task] = {}
         fatal: dict[str, ChatError] = {}
         tasks: set[asyncio.Task] = set()
-        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
-        timeout = httpx.Timeout(self.timeout_s, connect=min(10.0, self.timeout_s))
-        async with httpx.AsyncClient(limits=limits, timeout=timeout, headers=self._headers()) as http:
+        async with self._sdk() as http:
             for idx, req in enumerate(it):
                 if stop.is_set():
                     break
@@ -287,88 +292,96 @@ class LLMClient:
         out_q.put((idx, res))
         return res
 
-    def _headers(self) -> dict[str, str]:
-        headers = {"content-type": "application/json", "user-agent": "cqia-llm-client/1"}
-        if self._api_key:
-            headers["authorization"] = f"Bearer {self._api_key}"
-        return headers
+    def _sdk(self) -> openai.AsyncOpenAI:
+        """The transport: the SDK's own retries off, connections bounded by our concurrency."""
+        import httpx2  # the SDK's HTTP library
+
+        limits = httpx2.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
+        timeout = openai.Timeout(self.timeout_s, connect=min(10.0, self.timeout_s))
+        return openai.AsyncOpenAI(
+            base_url=self._transport_url(), api_key=self._api_key or "no-key", max_retries=0, timeout=timeout,
+            http_client=openai.DefaultAsyncHttpxClient(limits=limits, timeout=timeout),
+        )
+
+    def _transport_url(self) -> str:
+        """With an API key, `user:pass@` in the base URL is dropped: the HTTP library would turn it
+        into `Authorization: Basic …`, replacing the Bearer key (every call then fails with 401).
+        Without a key, userinfo stays: it is the only credential given (a proxy's Basic auth)."""
+        parts = urlsplit(self.base_url)
+        if not self._api_key or "@" not in parts.netloc:
+            return self.base_url
+        return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self._api_key, "***") if self._api_key else text
+        return redact_text(text, [self._api_key])
 
-    async def _send(self, http: httpx.AsyncClient, limiter: _RateLimiter, req: ChatRequest) -> ChatResult | ChatError:
+    async def _count_retry(self, state: Any) -> None:
+        self.stats["retries"] += 1
+
+    async def _send(self, sdk: openai.AsyncOpenAI, limiter: _RateLimiter, req: ChatRequest) -> ChatResult | ChatError:
         params = dict(req.params)
         model = params.pop("model", self.model)
-        payload = {"model": model, "messages": req.messages, **params}
-        body = orjson.dumps(payload)
-        url = f"{self.base_url}/chat/completions"
+        url = f"{self.endpoint}/chat/completions"
+        # No key: send no Authorization header at all (the SDK would insist on one).
+        headers = None if self._api_key else {"Authorization": openai.omit}
         attempts = 0
-        last_err, last_status = "no attempt made", None
-        while attempts <= self.max_retries:
+
+        async def attempt() -> ChatResult:
+            nonlocal attempts
             attempts += 1
             await limiter.wait()
-            retry_after: float | None = None
-            t0 = time.monotonic()
             self.stats["sent"] += 1
-            try:
-                resp = await http.post(url, content=body)
-            except httpx.TimeoutException as exc:
-                last_err, last_status = f"timeout after {self.timeout_s}s from {url} ({type(exc).__name__})", None
-            except httpx.ConnectError as exc:
-                last_err, last_status = f"cannot connect to {self.base_url}: {self._scrub(str(exc)) or type(exc).__name__}", None
-            except httpx.TransportError as exc:
-                last_err, last_status = f"connection to {self.base_url} broke: {self._scrub(str(exc)) or type(exc).__name__}", None
-            else:
-                latency = time.monotonic() - t0
-                if resp.status_code == 200:
-                    parsed = self._parse(resp, req.key, model, latency, attempts)
-                    if isinstance(parsed, ChatResult):
-                        return parsed
-                    last_err, last_status = parsed, 200
-                else:
-                    last_status = resp.status_code
-                    last_err = self._describe_http_error(resp, url, model)
-                    if resp.status_code not in RETRY_STATUSES:
-                        err = ChatError(req.key, last_err, last_status, attempts)
-                        if resp.status_code in (401, 403, 404):
-                            raise _Fatal(err)
-                        return err
-                    retry_after = parse_retry_after(resp.headers.get("retry-after"))
-            if attempts > self.max_retries:
-                break
-            self.stats["retries"] += 1
-            delay = min(MAX_BACKOFF_S, self.backoff_base_s * (2 ** (attempts - 1)))
-            delay = random.uniform(delay / 2, delay)  # jitter so retries don't stampede
-            if retry_after is not None:
-                delay = max(delay, min(retry_after, MAX_BACKOFF_S * 2))
-            await asyncio.sleep(delay)
-        err = ChatError(req.key, f"{last_err} (gave up after {attempts} attempts)", last_status, attempts)
-        if last_status is None and last_err.startswith("cannot connect"):
-            raise _Fatal(err)
-        return err
+            t0 = time.monotonic()
+            raw = await sdk.chat.completions.with_raw_response.create(
+                model=model, messages=req.messages, extra_body=params or None, extra_headers=headers)
+            return self._parse(raw.http_response, req.key, model, time.monotonic() - t0, attempts, url)
 
-    def _parse(self, resp: httpx.Response, key: str, model: str, latency: float, attempts: int) -> ChatResult | str:
+        try:
+            return await llm_retrying(self.max_retries, _transient, base=self.backoff_base_s,
+                                      before_sleep=self._count_retry)(attempt)
+        except openai.APIStatusError as exc:
+            err = ChatError(req.key, self._describe_http_error(exc, url, model), exc.status_code, attempts)
+            if exc.status_code in (401, 403, 404):
+                raise _Fatal(err) from None
+            if exc.status_code in RETRY_STATUSES:
+                err.error += f" (gave up after {attempts} attempts)"
+            return err
+        except openai.APITimeoutError:
+            return ChatError(req.key, f"timeout after {self.timeout_s}s from {url} (gave up after {attempts} attempts)",
+                             None, attempts)
+        except openai.APIConnectionError as exc:
+            detail = self._scrub(str(exc.__cause__ or "") or type(exc.__cause__ or exc).__name__)
+            if _is_connect_error(exc):
+                raise _Fatal(ChatError(req.key, f"cannot connect to {self.endpoint}: {detail} "
+                                                f"(gave up after {attempts} attempts)", None, attempts)) from None
+            return ChatError(req.key, f"connection to {self.endpoint} broke: {detail} "
+                                      f"(gave up after {attempts} attempts)", None, attempts)
+        except _Malformed as exc:
+            return ChatError(req.key, f"{exc} (gave up after {attempts} attempts)", 200, attempts)
+
+    def _parse(self, resp: Any, key: str, model: str, latency: float, attempts: int, url: str) -> ChatResult:
         try:
             raw = resp.json()
             message = raw["choices"][0]["message"]
             text = message.get("content") or ""
         except (ValueError, KeyError, IndexError, TypeError):
-            return f"malformed response from {resp.request.url}: {self._scrub(resp.text[:200])!r}"
+            raise _Malformed(f"malformed response from {url}: {self._scrub(resp.text[:200])!r}") from None
         usage = raw.get("usage") or {}
         pt, ct = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
         self.stats["prompt_tokens"] += pt
         self.stats["completion_tokens"] += ct
         return ChatResult(key, text, raw.get("model") or model, pt, ct, round(latency, 4), False, raw, attempts)
 
-    def _describe_http_error(self, resp: httpx.Response, url: str, model: str) -> str:
-        detail = ""
-        try:
-            err = resp.json().get("error")
-            detail = err.get("message", "") if isinstance(err, dict) else str(err or "")
-        except (ValueError, AttributeError):
-            detail = resp.text[:200]
+    def _describe_http_error(self, exc: openai.APIStatusError, url: str, model: str) -> str:
+        body = exc.body
+        if isinstance(body, dict):
+            detail = str(body.get("message") or body.get("error") or "")
+        elif body:
+            detail = str(body)
+        else:
+            detail = exc.response.text[:200]
         detail = self._scrub(detail)
-        code = resp.status_code
+        code = exc.status_code
         if code in (401, 403):
             key_state = "an API key that was rejected" if self._api_key else "no API key"
             return f"HTTP {code} from {url}: the endpoint refused {key_state} (check CQIA_LLM_API_KEY / --api-key). {detail}".strip()
@@ -383,7 +396,7 @@ class LLMClient:
             "key": req.key, "text": res.text, "model": res.model, "prompt_tokens": res.prompt_tokens,
             "completion_tokens": res.completion_tokens, "latency_s": res.latency_s, "attempts": res.attempts,
             "raw": res.raw, "request": {"messages": req.messages, "params": req.params}, "meta": req.meta,
-            "endpoint": self.base_url, "t": time.time(),
+            "endpoint": self.endpoint, "t": time.time(),
         }
 
     @staticmethod

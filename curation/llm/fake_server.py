@@ -6,7 +6,8 @@ retries and resume are exercised, without a model or network. Start:
     python -m curation.llm.fake_server --host 127.0.0.1 --port 0 [--script rules.json] [--api-key K]
 
 The first stdout line is the base URL (`http://127.0.0.1:PORT/v1`). Endpoints:
-`POST /v1/chat/completions`, `GET /v1/models`, and admin: `POST /_admin/faults`
+`POST /v1/chat/completions`, `POST /v1/embeddings` (deterministic vectors: hashed character bigrams,
+L2-normalised, so equal texts give cosine 1 and texts sharing more bigrams are closer), `GET /v1/models`, and admin: `POST /_admin/faults`
 (`{"status": 429|500, "times": N, "retry_after": s, "delay_s": x, "disconnect": bool}` or a list),
 `POST /_admin/rules`, `POST /_admin/config` (`{"api_key": ..., "models": [...]}`),
 `POST /_admin/reset`, `GET /_admin/log`.
@@ -52,6 +53,20 @@ def default_reply(model: str, prompt: str) -> str:
     digest = hashlib.sha256(f"{model}\x00{prompt}".encode()).digest()
     picks = [_SENTENCES[b % len(_SENTENCES)] for b in digest[:3]]
     return f"关于「{prompt[:20]}」：" + "".join(picks) + f"（编号 {digest.hex()[:8]}）"
+
+
+EMBED_DIM = 64
+
+
+def fake_embedding(text: str, dim: int = EMBED_DIM) -> list[float]:
+    """Deterministic unit vector of hashed character-bigram counts (no model needed)."""
+    vec = [0.0] * dim
+    t = " " + text.strip().lower() + " "
+    for i in range(len(t) - 1):
+        h = int.from_bytes(hashlib.blake2b(t[i : i + 2].encode(), digest_size=4).digest(), "big")
+        vec[h % dim] += 1.0 if (h >> 31) & 1 else -1.0
+    norm = sum(x * x for x in vec) ** 0.5
+    return [round(x / norm, 6) for x in vec] if norm else vec
 
 
 def count_tokens(text: str) -> int:
@@ -208,6 +223,8 @@ class Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0].rstrip("/")
         if path == "/v1/chat/completions":
             return self._chat(body)
+        if path == "/v1/embeddings":
+            return self._embeddings(body)
         if path.startswith("/_admin/"):
             return self._admin(path, body)
         self._error(404, f"no route POST {path}", "not_found")
@@ -242,6 +259,33 @@ class Handler(BaseHTTPRequestHandler):
         except (ValueError, re.error, TypeError, AttributeError) as exc:
             return self._error(400, f"bad admin request: {exc}", "bad_admin")
         self._send(200, {"ok": True})
+
+    def _embeddings(self, body: bytes) -> None:
+        state = self.server.state
+        if not self._authorized():
+            state.record("", "", 401)
+            return self._error(401, "Incorrect API key provided.", "invalid_api_key")
+        try:
+            req = json.loads(body)
+            model = str(req["model"])
+            inputs = req["input"]
+            inputs = [inputs] if isinstance(inputs, str) else [str(x) for x in inputs]
+        except (ValueError, KeyError, TypeError):
+            state.record("", "", 400)
+            return self._error(400, "body must be JSON with 'model' and 'input'", "bad_request")
+        if state.models and model not in state.models:
+            state.record(model, "", 404)
+            return self._error(404, f"The model `{model}` does not exist", "model_not_found")
+        fault = state.take_fault("[embeddings]")
+        if fault and fault.get("status"):
+            state.record(model, "[embeddings]", int(fault["status"]))
+            return self._error(int(fault["status"]), f"injected fault {fault['status']}", "injected")
+        for text in inputs:
+            state.record(model, f"[embeddings] {text}", 200)
+        tokens = sum(count_tokens(t) for t in inputs)
+        self._send(200, {"object": "list", "model": model,
+                         "data": [{"object": "embedding", "index": i, "embedding": fake_embedding(t)} for i, t in enumerate(inputs)],
+                         "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
 
     def _chat(self, body: bytes) -> None:
         state = self.server.state

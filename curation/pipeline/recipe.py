@@ -46,20 +46,20 @@ class _Section(BaseModel):
 
 
 class CleanConfig(_Section):
-    """Text cleaning steps, each switchable; all safe ones on by default."""
+    """Text cleaning steps (the rules of shared/design/cleaning-standard.md), each switchable."""
 
-    control_chars: bool = True
-    zero_width: bool = Field(True, description="Zero-width chars, soft hyphens and stray BOMs.")
-    mojibake: bool = Field(True, description="Repair UTF-8-read-as-Latin-1/GBK text (ftfy).")
+    control_chars: bool = Field(True, description="Delete C0/C1 controls and DEL; CR LF and lone CR -> LF (code too).")
+    zero_width: bool = Field(True, description="Delete U+200B-U+200F, U+2060, U+FEFF everywhere (code too).")
+    mojibake: bool = Field(True, description="Reverse UTF-8 read as cp1252/latin-1 (ftfy); Latin-1 words stay.")
     fullwidth_ascii: bool = Field(True, description="Ａ１ -> A1; Chinese punctuation stays full-width.")
-    whitespace: bool = True
-    cjk_spaces: bool = Field(True, description="Drop spaces between two CJK chars (PDF extraction).")
-    html: bool = Field(True, description="Strip HTML tags/entities left in text (code blocks kept).")
+    whitespace: bool = Field(True, description="Trim, collapse space runs, 3+ blank lines -> 1 (code, tables kept).")
+    cjk_spaces: bool = Field(True, description="Drop a single space between ideographs/Chinese punctuation (PDF).")
+    html: bool = Field(True, description="br -> newline, wrapper tags removed, complete entities decoded (not in code).")
     markdown: bool = Field(False, description="Strip Markdown emphasis/headers/links (off: answers use it).")
     opencc: OpenCCConfig | None = Field(None, description="OpenCC conversion, e.g. t2s for traditional sources.")
-    dedup_sentences: bool = Field(True, description="Remove sentences repeated verbatim in one answer.")
-    dangling_options: bool = Field(True, description="Strip a trailing bare option letter ('A') from input.")
-    boilerplate: bool = Field(True, description="Strip '编辑于…', '发布于…', copyright footers.")
+    dedup_sentences: bool = Field(True, description="Output: keep one of adjacent identical sentences (8+ chars).")
+    dangling_options: bool = Field(True, description="Input: strip a tail of bare option letters (A. B. …).")
+    boilerplate: bool = Field(True, description="Output: strip trailing '编辑于…', '发布于…', copy footers.")
     boilerplate_patterns: list[str] = Field(default_factory=list, description="Extra line regexes to strip.")
     flag_truncated: bool = Field(True, description="stats.truncated when the output stops mid-sentence.")
 

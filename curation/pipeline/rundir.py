@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from pydantic import ValidationError
 
 from curation.pipeline.atomic import read_json, write_json_atomic
-from schemas import CuratedRecord
+from schemas import RAW_TEXT, CuratedRecord
 
 MANIFEST = "_MANIFEST.json"
 PROGRESS = "_progress"
@@ -79,9 +80,17 @@ class RunDir:
                 for line_no, line in enumerate(handle, start=1):
                     yield f"{path}:{line_no}", orjson.loads(line)
 
-    def iter_records(self, stage: str) -> Iterator[CuratedRecord]:
-        for _, row in self.iter_rows(stage, "part"):
-            yield CuratedRecord.model_validate(row)
+    def iter_records(self, stage: str, *, raw_text: bool = False) -> Iterator[CuratedRecord]:
+        """Records of a completed stage, validated with the strict text rule (what releases and
+        stages after `clean` rely on); `raw_text=True` accepts not-yet-cleaned text (ingest and
+        validate output). A row that fails is an error naming its shard:line."""
+        context = RAW_TEXT if raw_text else None
+        for location, row in self.iter_rows(stage, "part"):
+            try:
+                yield CuratedRecord.model_validate(row, context=context)
+            except ValidationError as exc:
+                hint = "" if raw_text else " (strict text rule: records are strict-valid only from the clean stage on)"
+                raise RunDirError(f"{location}: not a valid record{hint}: {exc}") from None
 
     def iter_rejects(self, stage: str) -> Iterator[dict[str, Any]]:
         for _, row in self.iter_rows(stage, "rejects"):

@@ -5,12 +5,19 @@ outcomes the runner atomically writes a kept shard, a rejects shard and then a c
 a kill, the completed checkpoints say how many outcomes are durable; the stage is asked to resume
 after them (`produce(skip)`), partial shards are overwritten, so the final output is identical to
 an uninterrupted run as long as the stage is deterministic.
+
+A stage that calls an outside service (an LLM) counts its calls in a `CallTally`. A failed call is
+not a final answer: a checkpoint holding one is not resumed from, a manifest recording one does
+not make the stage skippable (the next run retries; the client's cache makes the calls that did
+succeed free), and when every call failed the stage is left incomplete (`ExternalCallsFailed`).
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import re
+import reprlib
 import shutil
 import subprocess
 import time
@@ -27,6 +34,11 @@ from curation import __version__
 from curation.pipeline.atomic import atomic_writer, clean_temp_files, read_json, write_json_atomic
 from curation.pipeline.rundir import MANIFEST, PROGRESS, RunDir
 from schemas import CuratedRecord, InvalidItem
+from schemas.redact import env_secrets, redact_obj, redact_text
+
+# A stage name is one folder under the run directory: nothing that could point outside it.
+STAGE_NAME = re.compile(r"(?!\.{1,2}$)[A-Za-z0-9_.\-]+")
+RAW_REPR_CHARS = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +64,43 @@ class KeptRaw:
 
 Outcome = Kept | KeptRaw | Dropped | InvalidItem
 
+_MAX_ERROR_KINDS = 5
+_URL_USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.I)
+
+
+@dataclass
+class CallTally:
+    """Calls a stage made to an outside service; the stage counts one per item that needed a call
+    (answered from the cache or sent), so a failed call is never mistaken for a final answer."""
+
+    service: str
+    made: int = 0
+    failed: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+
+    def succeeded(self) -> None:
+        self.made += 1
+
+    def failed_with(self, error: str) -> None:
+        """Count a failed call; `error` (keys already scrubbed by the client) goes to the manifest,
+        with any user:password@ of a URL in it removed."""
+        self.made += 1
+        self.failed += 1
+        error = _URL_USERINFO.sub(r"\1***@", error)
+        # a few distinct messages are enough to say why; keep the tally small at any scale
+        if error in self.errors or len(self.errors) < _MAX_ERROR_KINDS:
+            self.errors[error] += 1
+        else:
+            self.errors["(other errors)"] += 1
+
+    def summary(self, made: int, failed: int) -> dict[str, Any]:
+        return {"service": self.service, "made": made, "failed": failed,
+                "errors": dict(self.errors.most_common())}
+
+
+class ExternalCallsFailed(RuntimeError):
+    """Every call a stage made to an outside service failed: the stage is left incomplete."""
+
 
 @dataclass
 class Stage:
@@ -63,9 +112,18 @@ class Stage:
     params: dict[str, Any] = field(default_factory=dict)
     shard_size: int = 20_000
     total: int | None = None
+    calls: CallTally | None = None  # set by stages that call an outside service
+
+    def recorded_inputs(self) -> list[dict[str, Any]]:
+        """Inputs as the manifest records them: a crawl URL's token or password never lands on disk."""
+        return redact_obj(self.inputs)
+
+    def recorded_params(self) -> dict[str, Any]:
+        return redact_obj(self.params)
 
     def fingerprint(self) -> str:
-        key = {"name": self.name, "inputs": self.inputs, "params": self.params, "shard_size": self.shard_size}
+        key = {"name": self.name, "inputs": self.recorded_inputs(), "params": self.recorded_params(),
+               "shard_size": self.shard_size}
         return hashlib.sha256(orjson.dumps(key, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
@@ -106,9 +164,16 @@ def file_inputs(paths: Iterable[Path]) -> list[dict[str, Any]]:
 
 
 def stage_input(run: RunDir, stage: str) -> dict[str, Any]:
-    """Fingerprint entry for an upstream stage: changes whenever its output would."""
+    """Fingerprint entry for an upstream stage: changes whenever its output would.
+
+    A stage that called an outside service can produce other output from the same fingerprint
+    (a retried call now answers), so its entry also carries a digest of its shards."""
     manifest = run.require_manifest(stage)
-    return {"stage": stage, "fingerprint": manifest["fingerprint"], "kept": manifest["counts"]["kept"]}
+    entry = {"stage": stage, "fingerprint": manifest["fingerprint"], "kept": manifest["counts"]["kept"]}
+    if "calls" in manifest:
+        shards = "".join(f["sha256"] for f in manifest["shards"]).encode()
+        entry["output_sha256"] = hashlib.sha256(shards).hexdigest()
+    return entry
 
 
 def iter_upstream(run: RunDir, upstreams: list[str]) -> Iterator[CuratedRecord]:
@@ -208,18 +273,57 @@ def _record_json(record: CuratedRecord) -> bytes:
     return record.__pydantic_serializer__.to_json(record)
 
 
-def _reject_row(outcome: Dropped | InvalidItem) -> dict[str, Any]:
+def _reject_row(outcome: Dropped | InvalidItem, secrets: list[str]) -> dict[str, Any]:
+    """A rejects line; InvalidItem scrubs itself (schemas), a drop's detail (an LLM error, say) here."""
     if isinstance(outcome, Dropped):
         return {
             "kind": "dropped",
             "reason": outcome.reason,
-            "detail": outcome.detail,
+            "detail": redact_text(outcome.detail, secrets, use_env=False),
             "location": outcome.record.provenance.location,
             "source": outcome.record.source,
             "id": outcome.record.id,
             "record": outcome.record.model_dump(mode="json"),
         }
     return {"kind": "invalid", **outcome.model_dump(mode="json")}
+
+
+def _short_repr() -> reprlib.Repr:
+    short = reprlib.Repr()  # depth- and size-bounded: safe on any value
+    short.maxlevel, short.maxstring, short.maxother, short.maxdict, short.maxlist = 4, RAW_REPR_CHARS, 200, 20, 20
+    return short
+
+
+_SHORT_REPR = _short_repr()
+
+
+def _reject_json(outcome: Dropped | InvalidItem, secrets: list[str]) -> bytes:
+    """One rejects-shard line. A reject must never stop the run: when its raw value or record
+    cannot be written as JSON (bytes, decimals, nesting past the serialisers' limits), it is
+    written as a bounded text rendering instead, saying so."""
+    try:
+        return orjson.dumps(_reject_row(outcome, secrets))
+    except (TypeError, ValueError, RecursionError) as exc:  # orjson.JSONEncodeError is a TypeError
+        note = f"{type(exc).__name__}: {exc}"
+    if isinstance(outcome, Dropped):
+        row = {"kind": "dropped", "reason": outcome.reason,
+               "detail": redact_text(outcome.detail, secrets, use_env=False),
+               "location": outcome.record.provenance.location, "source": outcome.record.source,
+               "id": outcome.record.id, "record": None, "record_unwritable": note}
+    else:
+        row = {"kind": "invalid", "location": outcome.location, "reason": outcome.reason, "detail": outcome.detail,
+               "source": outcome.source, "raw": _SHORT_REPR.repr(outcome.raw), "raw_unwritable": note}
+    return orjson.dumps(row)
+
+
+def _kept_json(record: CuratedRecord) -> bytes | InvalidItem:
+    """A kept record's line, or the InvalidItem saying it cannot be serialised (never a crash)."""
+    try:
+        return _record_json(record)
+    except (TypeError, ValueError, RecursionError) as exc:  # PydanticSerializationError is a ValueError
+        return InvalidItem(location=record.provenance.location or record.id, reason="unserializable",
+                           detail=f"record {record.id} cannot be written as JSON: {type(exc).__name__}: {exc}"[:2000],
+                           source=record.source)
 
 
 class _ShardWriter:
@@ -229,7 +333,8 @@ class _ShardWriter:
         self.stage_dir = stage_dir
         self.fingerprint = fingerprint
 
-    def write(self, index: int, kept: list[bytes], rejects: list[bytes], outcomes: int, counts: _Counts) -> dict:
+    def write(self, index: int, kept: list[bytes], rejects: list[bytes], outcomes: int, counts: _Counts,
+              calls: dict[str, int] | None = None) -> dict:
         files = []
         for kind, rows in (("part", kept), ("rejects", rejects)):
             if not rows:
@@ -248,17 +353,20 @@ class _ShardWriter:
             "files": files,
             "counts": counts.to_dict(),
         }
+        if calls is not None:
+            checkpoint["calls"] = calls
         write_json_atomic(self.stage_dir / PROGRESS / f"{index:05d}.json", checkpoint)
         return checkpoint
 
 
 def _load_checkpoints(stage_dir: Path, fingerprint: str) -> list[dict[str, Any]]:
-    """Contiguous completed checkpoints from shard 0 that belong to this fingerprint."""
+    """Contiguous completed checkpoints from shard 0 that belong to this fingerprint; a shard with
+    a failed outside call is not final, so resuming starts again from it."""
     done = []
     index = 0
     while (path := stage_dir / PROGRESS / f"{index:05d}.json").exists():
         checkpoint = read_json(path)
-        if checkpoint.get("fingerprint") != fingerprint:
+        if checkpoint.get("fingerprint") != fingerprint or checkpoint.get("calls", {}).get("failed"):
             break
         done.append(checkpoint)
         index += 1
@@ -275,10 +383,14 @@ def _remove_from(stage_dir: Path, first_index: int) -> None:
 
 def run_stage(run: RunDir, stage: Stage, *, force: bool = False, progress: bool = True) -> StageResult:
     """Run `stage` into `run`, skipping it when complete and resuming it when interrupted."""
+    if not STAGE_NAME.fullmatch(stage.name):
+        raise ValueError(f"stage name {stage.name!r} must be one folder name inside the run directory "
+                         "(letters, digits, '_', '-', '.'; no path separators, not '.' or '..')")
     stage_dir = run.stage_dir(stage.name)
     fingerprint = stage.fingerprint()
     existing = run.manifest(stage.name)
-    if existing is not None and existing.get("fingerprint") == fingerprint and not force:
+    retry_calls = existing is not None and bool(existing.get("calls", {}).get("failed"))
+    if existing is not None and existing.get("fingerprint") == fingerprint and not force and not retry_calls:
         run.register_stage(stage.name)
         return StageResult(existing, skipped=True)
     if existing is not None or force:
@@ -298,32 +410,43 @@ def run_stage(run: RunDir, stage: Stage, *, force: bool = False, progress: bool 
     rejects: list[bytes] = []
     counts = _Counts()
     pending = 0
+    secrets = env_secrets()
+    tally = stage.calls
+    calls_at_checkpoint = (tally.made, tally.failed) if tally else (0, 0)
+
+    def shard_calls() -> dict[str, int] | None:
+        nonlocal calls_at_checkpoint
+        if tally is None:
+            return None
+        made, failed = tally.made - calls_at_checkpoint[0], tally.failed - calls_at_checkpoint[1]
+        calls_at_checkpoint = (tally.made, tally.failed)
+        return {"made": made, "failed": failed}
 
     with _progress(stage.name, stage.total, resumed_from, enabled=progress) as advance:
         for outcome in stage.produce(resumed_from):
             if isinstance(outcome, CuratedRecord):
                 outcome = Kept(outcome)
+            if isinstance(outcome, Kept):
+                line = _kept_json(outcome.record)
+                outcome = KeptRaw(line, outcome.record.source) if isinstance(line, bytes) else line
             if isinstance(outcome, KeptRaw):
                 kept.append(outcome.data + b"\n")
                 counts.add(outcome.source, "kept")
-            elif isinstance(outcome, Kept):
-                kept.append(_record_json(outcome.record) + b"\n")
-                counts.add(outcome.record.source, "kept")
             elif isinstance(outcome, Dropped):
-                rejects.append(orjson.dumps(_reject_row(outcome)) + b"\n")
+                rejects.append(_reject_json(outcome, secrets) + b"\n")
                 counts.add(outcome.record.source, "dropped", outcome.reason)
             elif isinstance(outcome, InvalidItem):
-                rejects.append(orjson.dumps(_reject_row(outcome)) + b"\n")
+                rejects.append(_reject_json(outcome, secrets) + b"\n")
                 counts.add(outcome.source or "unknown", "invalid", outcome.reason)
             else:
                 raise TypeError(f"stage {stage.name!r} yielded {type(outcome).__name__}, not an outcome")
             pending += 1
             advance(1)
             if pending >= stage.shard_size:
-                checkpoints.append(writer.write(index, kept, rejects, pending, counts))
+                checkpoints.append(writer.write(index, kept, rejects, pending, counts, shard_calls()))
                 index, kept, rejects, counts, pending = index + 1, [], [], _Counts(), 0
         if pending or not checkpoints:
-            checkpoints.append(writer.write(index, kept, rejects, pending, counts))
+            checkpoints.append(writer.write(index, kept, rejects, pending, counts, shard_calls()))
 
     total = _Counts()
     for checkpoint in checkpoints:
@@ -331,8 +454,8 @@ def run_stage(run: RunDir, stage: Stage, *, force: bool = False, progress: bool 
     manifest = {
         "stage": stage.name,
         "fingerprint": fingerprint,
-        "inputs": stage.inputs,
-        "params": stage.params,
+        "inputs": stage.recorded_inputs(),
+        "params": stage.recorded_params(),
         "shard_size": stage.shard_size,
         "code_version": code_version(),
         "counts": total.to_dict(),
@@ -345,8 +468,36 @@ def run_stage(run: RunDir, stage: Stage, *, force: bool = False, progress: bool 
     }
     counts_ok = manifest["counts"]
     assert counts_ok["in"] == counts_ok["kept"] + counts_ok["dropped_total"] + counts_ok["invalid_total"]
+    if tally is not None:
+        made = sum(c.get("calls", {}).get("made", 0) for c in checkpoints)
+        failed = sum(c.get("calls", {}).get("failed", 0) for c in checkpoints)
+        manifest["calls"] = tally.summary(made, failed)
+        if failed and failed == made:
+            raise ExternalCallsFailed(
+                f"{stage.name}: all {made} {tally.service} calls failed, so the stage is left incomplete "
+                f"(fix the cause and re-run; a re-run sends them again). {describe_errors(manifest['calls'])}"
+            )
     write_json_atomic(stage_dir / MANIFEST, manifest)
     return StageResult(manifest, skipped=False, resumed_from=resumed_from)
+
+
+def describe_errors(calls: dict[str, Any]) -> str:
+    """'Errors: <message> (×n); ...' for a manifest's `calls` entry (messages carry no secrets:
+    the LLM client scrubs keys from them)."""
+    errors = calls.get("errors") or {}
+    if not errors:
+        return ""
+    return "Errors: " + "; ".join(f"{message} (x{n})" for message, n in errors.items())
+
+
+def failed_calls_note(manifest: dict[str, Any]) -> str | None:
+    """A sentence for the person running the command when some outside calls failed, else None."""
+    calls = manifest.get("calls") or {}
+    if not calls.get("failed"):
+        return None
+    return (f"{manifest['stage']}: {calls['failed']} of {calls['made']} {calls['service']} calls failed; "
+            "their items are recorded with the error and are retried when the same command runs again "
+            f"(calls that succeeded are cached). {describe_errors(calls)}")
 
 
 class _progress:

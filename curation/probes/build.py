@@ -13,15 +13,16 @@ from typing import Any
 
 import orjson
 
-from curation.distill.judge import judge_prompt_rows
+from curation.distill.judge import judge_prompt_rows, load_judge_prompts
 from curation.llm import LLMClient
 from curation.pipeline.atomic import write_json_atomic, write_jsonl_atomic
 from curation.probes.inputs import load_facts, load_questions, load_templates
-from curation.probes.mutate import fuzz
+from curation.probes.mutate import fuzz, load_mutation_prompts, mutation_prompt_rows
 from curation.probes.pools import load_pool, sample
 from schemas.probes import IdentityQuestion, JailbreakTemplate, Probe, is_misleading
 
-CONFIGS = ("identity_questions", "target_facts", "templates", "identity_probes", "rse_prompts", "judge_prompts")
+CONFIGS = ("identity_questions", "target_facts", "templates", "identity_probes", "rse_prompts", "judge_prompts",
+           "mutation_prompts")
 
 
 @dataclass
@@ -31,11 +32,15 @@ class BuildSpec:
     facts: Path | None = None
     pools: list[tuple[str, str, Path]] = field(default_factory=list)  # (pool name, format, path)
     n_per_pool: int | None = None
+    pool_sizes: dict[str, int] = field(default_factory=dict)  # per-pool sample size (overrides n_per_pool)
     n_mutated: int = 0
     n_seed_templates: int | None = None  # use only N seeds (sampled) in identity probes
     include_seeds: bool = True
     seed: int = 0
     mutator: LLMClient | None = None
+    judge_prompts: Path | None = None  # user wording for the judges (else the built-in prompts)
+    mutation_prompts: Path | None = None  # user wording for the mutator operators
+    missing_query: str = "reject"  # mutated template without {query}: reject, or append the question (the paper)
 
 
 def identity_probes(templates: list[JailbreakTemplate], questions: list[IdentityQuestion]) -> list[Probe]:
@@ -58,10 +63,15 @@ def build(spec: BuildSpec, out_dir: Path) -> dict[str, Any]:
     rejected = [{"location": r.location, "reason": r.reason, "text": r.text[:2000]} for r in rejected_inputs]
     mutated: list[JailbreakTemplate] = []
     mutation_calls = 0
+    judge_prompts = load_judge_prompts(spec.judge_prompts)
+    mutation_prompts = load_mutation_prompts(spec.mutation_prompts)
+    if unknown := set(spec.pool_sizes) - {name for name, _, _ in spec.pools}:
+        raise ValueError(f"pool size given for unknown pool(s) {sorted(unknown)}")
     if spec.n_mutated:
         if spec.mutator is None:
             raise ValueError("mutation needs a mutator endpoint (--mutator-base-url/--mutator-model or CQIA_LLM_*)")
-        log = fuzz(seeds, spec.mutator, spec.n_mutated, seed=spec.seed)
+        log = fuzz(seeds, spec.mutator, spec.n_mutated, seed=spec.seed, prompts=mutation_prompts,
+                   missing_query=spec.missing_query)
         mutated, mutation_calls = log.accepted, log.calls
         rejected += [{"location": f"mutation attempt {r['attempt']}", **r} for r in log.rejected]
     used_seeds = seeds if spec.include_seeds else []
@@ -72,7 +82,7 @@ def build(spec: BuildSpec, out_dir: Path) -> dict[str, Any]:
     pool_rejects: list[dict] = []
     for name, fmt, path in spec.pools:
         probes, rej = load_pool(path, fmt, name)
-        rse += sample(probes, spec.n_per_pool, spec.seed)
+        rse += sample(probes, spec.pool_sizes.get(name, spec.n_per_pool), spec.seed)
         pool_rejects += [{**r, "pool": name} for r in rej]
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = {
@@ -81,7 +91,8 @@ def build(spec: BuildSpec, out_dir: Path) -> dict[str, Any]:
         "templates": [t.model_dump() for t in seeds + mutated],
         "identity_probes": [p.model_dump() for p in identity_probes(attack_templates, questions)],
         "rse_prompts": [p.model_dump() for p in rse],
-        "judge_prompts": judge_prompt_rows(),
+        "judge_prompts": judge_prompt_rows(judge_prompts),
+        "mutation_prompts": mutation_prompt_rows(mutation_prompts),
     }
     counts = {name: write_jsonl_atomic(out_dir / f"{name}.jsonl", data) for name, data in rows.items()}
     write_jsonl_atomic(out_dir / "rejects.jsonl", rejected + pool_rejects)
@@ -89,13 +100,18 @@ def build(spec: BuildSpec, out_dir: Path) -> dict[str, Any]:
         "kind": "cqia-probe-set",
         "seed": spec.seed,
         "inputs": {
-            "questions": _input(spec.questions), "templates": _input(spec.templates),
-            "facts": _input(spec.facts) if spec.facts else "shipped:curation/data/probes/target_facts.yaml",
-            "pools": [{"pool": n, "format": f, **_input(p)} for n, f, p in spec.pools],
+            "questions": file_input(spec.questions), "templates": file_input(spec.templates),
+            "facts": file_input(spec.facts) if spec.facts else "shipped:curation/data/probes/target_facts.yaml",
+            "pools": [{"pool": n, "format": f, "sample": spec.pool_sizes.get(n, spec.n_per_pool), **file_input(p)}
+                      for n, f, p in spec.pools],
         },
-        "params": {"n_per_pool": spec.n_per_pool, "n_mutated": spec.n_mutated, "n_seed_templates": spec.n_seed_templates,
-                   "include_seeds": spec.include_seeds,
-                   "mutator_model": spec.mutator.model if spec.mutator else None},
+        "params": {"n_per_pool": spec.n_per_pool, "pool_sizes": spec.pool_sizes, "n_mutated": spec.n_mutated,
+                   "n_seed_templates": spec.n_seed_templates, "include_seeds": spec.include_seeds,
+                   "missing_query": spec.missing_query, "mutator_model": spec.mutator.model if spec.mutator else None,
+                   "mutation_prompts": mutation_prompts.meta() if spec.n_mutated else None,
+                   "judge_prompts": {k: p.meta() for k, p in judge_prompts.items()}},
+        "method": "offline GPTFuzz mutation (MCTS-explore; reward = the mutation is valid; no target attacked)"
+                  if spec.n_mutated else "seed templates only",
         "counts": {**counts, "rejected_templates": len(rejected), "rejected_pool_rows": len(pool_rejects),
                    "mutator_calls": mutation_calls, "mutated_templates": len(mutated)},
     }
@@ -103,7 +119,7 @@ def build(spec: BuildSpec, out_dir: Path) -> dict[str, Any]:
     return manifest
 
 
-def _input(path: Path) -> dict[str, Any]:
+def file_input(path: Path) -> dict[str, Any]:
     data = Path(path).read_bytes()
     return {"path": str(path), "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
 

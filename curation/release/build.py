@@ -7,10 +7,17 @@ size. Parquet is written as `datasets` writes it for the Hub (content-defined ch
 index: release/parquet.py) but with zstd, which made releases ~21% smaller than Snappy with the
 same re-upload share (docs/benchmarks.md). Per-config statistics for the card are kept as compact
 integer arrays.
+
+The release is written into a hidden staging folder beside OUT (`.OUT.build-<pid>-<random>`) and
+renamed into place at the end, so OUT is never half-written. Every exit path through Python
+removes the staging folder (the CLI turns SIGTERM/SIGHUP into one); after a SIGKILL the next build
+of OUT removes folders whose process is gone.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import statistics
 import tempfile
@@ -25,6 +32,8 @@ from curation.release.assets import released_stages, write_assets
 from curation.release.card import ALL_CONFIG, render_card
 from curation.release.parquet import max_row_group_bytes, open_writer
 from schemas.features import release_features
+from schemas.redact import env_secrets, redact_obj, redact_text
+from schemas.verification import STATES, verification_state
 
 DEFAULT_SHARD_ROWS = 500_000
 DEFAULT_BUFFER_BYTES = 256 * 1024 * 1024
@@ -46,6 +55,8 @@ class ConfigStats:
     domains: Counter[str] = field(default_factory=Counter)
     task_major: Counter[str] = field(default_factory=Counter)
     review_status: Counter[str] = field(default_factory=Counter)
+    verification: Counter[str] = field(default_factory=Counter)
+    verified_over_dissent: int = 0
     instruction_len: array = field(default_factory=lambda: array("I"))
     output_len: array = field(default_factory=lambda: array("I"))
     files: list[str] = field(default_factory=list)
@@ -62,6 +73,13 @@ class ConfigStats:
         self.instruction_len.append(len(row["instruction"]))
         self.output_len.append(len(row["output"]))
 
+    def add_verification(self, human_verified: bool, extra: dict[str, Any]) -> None:
+        """Count the row's verification state (schemas/verification.py) for the card."""
+        state = verification_state(human_verified, extra)
+        self.verification[state] += 1
+        if state == "verified_here" and (extra.get("annotation") or {}).get("conflict"):
+            self.verified_over_dissent += 1
+
     def summary(self) -> dict[str, Any]:
         return {
             "config": self.name,
@@ -74,6 +92,8 @@ class ConfigStats:
             "domains": dict(self.domains.most_common(5)),
             "task_major": dict(self.task_major.most_common(5)),
             "review_status": dict(sorted(self.review_status.items())),
+            "verification": {state: self.verification.get(state, 0) for state in STATES},
+            "verified_over_dissent": self.verified_over_dissent,
             "files": self.files,
         }
 
@@ -83,6 +103,7 @@ class ReleaseSummary:
     out_dir: Path
     stage: str
     configs: list[dict[str, Any]]
+    removed_leftovers: list[Path] = field(default_factory=list)
 
     @property
     def total_rows(self) -> int:
@@ -163,6 +184,40 @@ class _ConfigWriter:
         return names
 
 
+def _staging_prefix(out_dir: Path) -> str:
+    return f".{out_dir.name}.build-{os.getpid()}-"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def remove_stale_staging(out_dir: Path) -> list[Path]:
+    """Remove staging folders of earlier builds of `out_dir` whose process is gone (a killed build),
+    including the unnamed `.OUT.xxxxxxxx` folders older versions left; returns what was removed.
+    Folders of a build still running, and anything not named like a staging folder, stay."""
+    removed = []
+    head = f".{out_dir.name}."
+    if not out_dir.parent.is_dir():
+        return removed
+    for path in out_dir.parent.iterdir():
+        if not path.name.startswith(head) or not path.is_dir():
+            continue
+        rest = path.name[len(head):]
+        owner = re.fullmatch(r"build-(\d+)-[A-Za-z0-9_]+", rest)
+        legacy = re.fullmatch(r"[a-z0-9_]{8}", rest)
+        if owner and not _process_alive(int(owner.group(1))) or legacy:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
 def build_release(
     run_dir: Path,
     out_dir: Path,
@@ -185,14 +240,16 @@ def build_release(
     run = RunDir(run_dir)
     stage = stage or run.latest_stage()
     run.require_manifest(stage)
+    removed = remove_stale_staging(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
         raise ReleaseBuildError(f"{out_dir} exists and is not empty (use --overwrite to replace it)")
     schema = release_features().arrow_schema
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(out_dir), dir=out_dir.parent))
     try:
         writers: dict[str, _ConfigWriter] = {}
         stats: dict[str, ConfigStats] = {}
+        secrets = env_secrets()  # once: the environment does not change while we stream
         for record in run.iter_records(stage):
             config = record.source
             if config not in writers:
@@ -201,10 +258,16 @@ def build_release(
                 writers[config] = _ConfigWriter(staging / config, schema, shard_rows, batch_rows,
                                                 row_group_bytes or max_row_group_bytes(), compression, cdc)
                 stats[config] = ConfigStats(config)
+            # `metadata` carries the provenance and is published: no credential may ride along. URL and
+            # location scrub themselves (schemas); the free-form parts are scrubbed here.
+            if record.provenance.extra:
+                record.provenance.extra = redact_obj(record.provenance.extra, secrets, use_env=False)
+            record.record.metadata = redact_text(record.record.metadata, secrets, use_env=False)
             row = record.release_row()
             if writers[config].add(row) and sum(w.buffered_bytes for w in writers.values()) > buffer_bytes:
                 max(writers.values(), key=lambda w: w.buffered_bytes).flush()
             stats[config].add(row, record.provenance.license, record.provenance.extra.get("review_status"))
+            stats[config].add_verification(record.record.human_verified, record.provenance.extra)
         if not writers:
             raise ReleaseBuildError(f"{run_dir}: stage {stage!r} has no records to release")
         for config, writer in writers.items():
@@ -225,4 +288,4 @@ def build_release(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return ReleaseSummary(out_dir=out_dir, stage=stage, configs=summaries)
+    return ReleaseSummary(out_dir=out_dir, stage=stage, configs=summaries, removed_leftovers=removed)

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from schemas import InstructionRecord
+from schemas.redact import redact_text
 
 TASK_CATEGORIES = ["question-answering", "text-generation", "text2text-generation", "text-classification"]
 
@@ -88,25 +89,73 @@ def _config_table(configs: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _review_lines(configs: list[dict[str, Any]]) -> list[str]:
-    """Human-verification status per config, when the release went through the annotation loop."""
-    if not any(c.get("review_status") for c in configs):
+VERIFICATION_COLUMNS = (
+    ("verified_here", "verified here"),
+    ("upstream_verified", "upstream-verified, not reviewed here"),
+    ("pending", "pending review"),
+    ("held", "held (disputed)"),
+    ("unverified", "not in review"),
+)
+VERIFICATION_RULE = (
+    "`human_verified` is true only for a row a person here accepted in the verification loop "
+    "(`verified_by: annotation` in `metadata.provenance.extra`), or for a row the upstream dataset "
+    "marked verified that nobody here has reviewed (`verified_by: upstream`, counted apart below). "
+    "A row a person here rejected, or on which annotators here disagree without resolution (held), "
+    "is never `human_verified: true`, whatever the upstream dataset said."
+)
+
+
+def rejected_by_config(manifests: list[dict[str, Any]], stage: str = "verified") -> dict[str, int]:
+    """Rows people rejected in the verification loop (the `verified` stage's `rejected*` drops)."""
+    out: dict[str, int] = {}
+    for m in manifests:
+        if m.get("stage") != stage:
+            continue
+        for source, c in m["counts"]["by_source"].items():
+            out[source] = sum(n for reason, n in c["dropped"].items() if reason.startswith("rejected"))
+    return out
+
+
+def _verification_counts(configs: list[dict[str, Any]], rejected: dict[str, int]) -> dict[str, int]:
+    totals = {key: sum(c.get("verification", {}).get(key, 0) for c in configs) for key, _ in VERIFICATION_COLUMNS}
+    totals["rejected"] = sum(rejected.values())
+    return totals
+
+
+def _review_lines(configs: list[dict[str, Any]], rejected: dict[str, int]) -> list[str]:
+    """Verification state per config: verified here / upstream-only / pending / held / rejected."""
+    if not any(c.get("verification") for c in configs):
         return []
+    header = " | ".join(label for _, label in VERIFICATION_COLUMNS)
     lines = [
         "## 人工审核状态 · Human verification status",
         "",
-        "没有被审核者接受的记录保持 `human_verified: false`，其审核状态记在 "
-        "`metadata.provenance.extra.review_status`（`not_pushed`：未送审；`pending`：已送审、尚无结论；"
-        "`held`：审核者意见不一）。",
+        "只有在本项目审核流程中被人接受的记录（`verified_by: annotation`），或上游数据集标为已审核、"
+        "本项目尚未复核的记录（`verified_by: upstream`，下表单列），才有 `human_verified: true`；"
+        "被本项目审核者拒绝或有争议未决（held）的记录一律不是 `human_verified: true`。",
         "",
-        "Rows that no person has accepted keep `human_verified: false`; their review status is in "
-        "`metadata.provenance.extra.review_status` (`not_pushed`: never sent for review, `pending`: "
-        "sent but not yet annotated, `held`: annotators disagreed).",
+        VERIFICATION_RULE,
         "",
-        "| config | human-verified | review status |",
-        "|---|---:|---|",
+        "Each released row is in exactly one state (`pending`: sent for review, or waiting to be sent, "
+        "with no verdict yet; `held`: annotators disagreed and no policy resolved it; `not in review`: "
+        "never part of the review loop and not verified upstream); rejected rows are not released "
+        "(they are in the run's `verified` rejects shard with the annotator's reason).",
+        "",
+        f"| config | {header} | rejected (not released) |",
+        "|---|" + "---:|" * (len(VERIFICATION_COLUMNS) + 1),
     ]
-    lines += [f"| {c['config']} | {c['human_verified']} | {_fmt_counts(c.get('review_status', {}))} |" for c in configs]
+    for c in configs:
+        counts = c.get("verification", {})
+        cells = " | ".join(str(counts.get(key, 0)) for key, _ in VERIFICATION_COLUMNS)
+        lines.append(f"| {c['config']} | {cells} | {rejected.get(c['config'], 0)} |")
+    totals = _verification_counts(configs, rejected)
+    cells = " | ".join(str(totals[key]) for key, _ in VERIFICATION_COLUMNS)
+    lines.append(f"| **total** | {cells} | {totals['rejected']} |")
+    dissent = sum(c.get("verified_over_dissent", 0) for c in configs)
+    if dissent:
+        lines += ["", f"{dissent} of the rows verified here were accepted by the conflict policy (majority or "
+                  "reviewer) over a dissenting annotator; `metadata.provenance.extra.annotation` names "
+                  "everyone's verdict."]
     return [*lines, ""]
 
 
@@ -168,7 +217,8 @@ def pipeline_file(manifests: list[dict[str, Any]], *, stage: str) -> str:
     head = ("# cqia pipeline: every stage that produced this release, in run order, with its parameters,\n"
             "# code version, inputs (files by name + sha256, upstream stages by fingerprint) and counts\n"
             "# (in = kept + dropped + invalid, per reason and source).\n")
-    return head + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=110)
+    # It quotes run manifests (inputs, parameters, reject reasons): publish no credential.
+    return redact_text(head + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=110))
 
 
 def license_file(configs: list[dict[str, Any]]) -> str:
@@ -262,6 +312,8 @@ def render_card(
     verified = sum(c["human_verified"] for c in configs)
     total = sum(c["rows"] for c in configs)
     first = configs[0]["config"] if configs else "CONFIG"
+    rejected = rejected_by_config(manifests)
+    counts = _verification_counts(configs, rejected)
 
     def fig(name: str, alt: str) -> list[str]:
         return [f"![{alt}]({figures[name]})", ""] if name in figures else []
@@ -275,14 +327,20 @@ def render_card(
         "",
         "本数据集是用 `cqia` 工具按 COIG-CQIA 格式构建的中文指令微调数据：来自人写的中文来源，经过清洗、"
         "过滤、去重，部分记录经人工审核。"
-        f"共 {total} 条，{len(configs)} 个来源子集（config）；其中 {verified} 条经人工审核（`human_verified: true`）。"
-        + license_note,
+        f"共 {total} 条，{len(configs)} 个来源子集（config）；{verified} 条 `human_verified: true`："
+        f"本项目审核通过 {counts['verified_here']} 条，上游标为已审核、本项目未复核 {counts['upstream_verified']} 条。"
+        f"未审核：待审 {counts['pending']} 条，有争议 {counts['held']} 条，未送审 {counts['unverified']} 条；"
+        f"被拒绝的 {counts['rejected']} 条不发布。" + license_note,
         "",
         "Chinese instruction-tuning data in the COIG-CQIA format, built with the `cqia` toolkit from "
         "human-written sources, cleaned, filtered, deduplicated and (where marked) verified by people. "
-        f"{total} rows in {len(configs)} source configs; {verified} rows are human-verified. "
-        "`human_verified` is true only for rows a person accepted in the verification loop "
-        "(or that the upstream dataset itself marked verified, recorded as `verified_by` in `metadata`).",
+        f"{total} rows in {len(configs)} configs; {verified} rows carry `human_verified: true`: "
+        f"{counts['verified_here']} verified here by our annotators and {counts['upstream_verified']} "
+        "upstream-verified rows nobody here has reviewed. Not verified: "
+        f"{counts['pending']} pending review, {counts['held']} held (disputed), {counts['unverified']} not in "
+        f"review; {counts['rejected']} rows people here rejected are not released.",
+        "",
+        VERIFICATION_RULE,
         "",
         *fig("funnel", "Records through each stage / 各阶段记录数"),
         "## 使用 · Usage",
@@ -300,7 +358,7 @@ def render_card(
         *_config_table(configs),
         "",
         *fig("lengths_by_source", "Instruction and output length per config / 各子集长度分布"),
-        *_review_lines(configs),
+        *_review_lines(configs, rejected),
         "## 字段 · Fields",
         "",
         *_field_table(),
@@ -350,4 +408,5 @@ def render_card(
         "```",
         "",
     ]
-    return f"---\n{meta}---\n\n" + "\n".join(body)
+    # The card quotes run manifests (inputs, parameters, reject reasons): publish no credential.
+    return redact_text(f"---\n{meta}---\n\n" + "\n".join(body))

@@ -13,7 +13,6 @@ import glob
 import hashlib
 import json
 import os
-import random
 import re
 import subprocess
 import sys
@@ -28,10 +27,14 @@ from typing import Any, TypeVar
 
 import yaml
 from rich.table import Table
+from tenacity import RetryCallState
+
+from curation.retry import hub_retrying
+from schemas.redact import redact_text, redact_url
 
 T = TypeVar("T")
 
-RETRY_STATUS = (429, 500, 502, 503, 504)
+RETRY_STATUS = (408, 429, 500, 502, 503, 504)
 PUSH_ID_PREFIX = "cqia-push-id: "
 KEEP_REMOTE = frozenset({".gitattributes"})
 _REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -272,7 +275,7 @@ def resolve_token(token: str | None) -> str | None:
 
 
 def _scrub(text: str, token: str | None) -> str:
-    return text.replace(token, "***") if token else text
+    return redact_text(text, [token])
 
 
 def _transient_exceptions() -> tuple[type[BaseException], ...]:
@@ -290,39 +293,24 @@ def _status_of(exc: BaseException) -> int | None:
     return getattr(response, "status_code", None)
 
 
-def _retry_after(exc: BaseException) -> float | None:
-    response = getattr(exc, "response", None)
-    value = response.headers.get("Retry-After") if response is not None else None
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
 def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, _transient_exceptions()) or _status_of(exc) in RETRY_STATUS
 
 
-def backoff_delay(attempt: int, retry_after: float | None, base: float = 1.0, cap: float = 60.0) -> float:
-    """Retry-After wins when the server sends it; otherwise exponential with full jitter."""
-    if retry_after is not None:
-        return min(cap, retry_after) + random.uniform(0, 0.1 * max(retry_after, 1))
-    return random.uniform(0.5, 1.0) * min(cap, base * 2**attempt)
+def _retry_note(on_retry: Callable[[int, float, BaseException], None] | None) -> Callable[[RetryCallState], None]:
+    def note(state: RetryCallState) -> None:
+        if on_retry and state.outcome is not None and state.next_action is not None:
+            on_retry(state.attempt_number, state.next_action.sleep, state.outcome.exception())
+    return note
 
 
 def with_retries(fn: Callable[[], T], what: str, max_retries: int, token: str | None,
                  on_retry: Callable[[int, float, BaseException], None] | None = None) -> T:
-    for attempt in range(max_retries + 1):
-        try:
-            return fn()
-        except Exception as e:
-            if not _is_transient(e) or attempt == max_retries:
-                raise ReleasePushError(_scrub(f"{what} failed: {_short(e)}", token)) from e
-            delay = backoff_delay(attempt, _retry_after(e))
-            if on_retry:
-                on_retry(attempt + 1, delay, e)
-            time.sleep(delay)
-    raise AssertionError("unreachable")
+    """`fn()` under the Hub policy (curation/retry.py: 429/5xx/network errors, Retry-After honoured)."""
+    try:
+        return hub_retrying(max_retries, _is_transient, before_sleep=_retry_note(on_retry))(fn)
+    except Exception as e:
+        raise ReleasePushError(_scrub(f"{what} failed: {_short(e)}", token)) from e
 
 
 def _short(e: BaseException) -> str:
@@ -417,10 +405,7 @@ def _push(plan: PushPlan, api: Any, ui: _Progress, retry: Callable[..., Any], st
         if not isinstance(e.__cause__, RepositoryNotFoundError):
             raise
         ui.step(f"creating {'private' if private else 'public'} dataset repo {repo_id}")
-        retry(lambda: api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True),
-              "creating the repo")
-        info = retry(lambda: api.repo_info(repo_id, repo_type="dataset"), "reading repo info")
-        notes = ["repo created"]
+        info, notes = _create_repo(api, repo_id, private, retry), ["repo created"]
     if private and not info.private:
         raise ReleasePushError(f"{repo_id} exists and is PUBLIC but --private was requested; refusing to publish. "
                                "Make the repo private on the Hub first or drop --private.")
@@ -454,17 +439,39 @@ def _push(plan: PushPlan, api: Any, ui: _Progress, retry: Callable[..., Any], st
     return _finish(plan, api, sha, created, attempts, deleted, started, token, endpoint, ui, notes)
 
 
+def _create_repo(api: Any, repo_id: str, private: bool, retry: Callable[..., Any]) -> Any:
+    """Create the repo and return its info. When the create call fails after the server may have
+    acted (a lost response: a retry then meets "already exists", and huggingface_hub may fail
+    reading the answer, e.g. `KeyError: 'url'`), look: if the repo is there, carry on."""
+    try:
+        retry(lambda: api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True),
+              "creating the repo")
+    except ReleasePushError as create_error:
+        try:
+            return retry(lambda: api.repo_info(repo_id, repo_type="dataset"), "reading repo info")
+        except ReleasePushError:
+            raise create_error from None
+    return retry(lambda: api.repo_info(repo_id, repo_type="dataset"), "reading repo info")
+
+
 def _finish(plan: PushPlan, api: Any, sha: str, created: bool, attempts: int, deleted: list[str],
             started: float, token: str | None, endpoint: str | None, ui: _Progress,
             notes: list[str]) -> PushResult:
     push_seconds = time.monotonic() - started
     ui.step(f"verifying: loading {len(plan.configs)} configs back at {sha[:12]} with a cold cache")
     t0 = time.monotonic()
-    checks = verify_release(plan.release_dir, plan.repo_id, revision=sha, token=token, endpoint=endpoint)
+    landed = (f" The release commit {sha[:12]} landed on {plan.repo_id}"
+              + (f" (tag {plan.tag})" if plan.tag else "")
+              + ": nothing needs pushing again; run the same `cqia release push` again to verify it"
+              " (it finds the commit and commits nothing).")
+    try:
+        checks = verify_release(plan.release_dir, plan.repo_id, revision=sha, token=token, endpoint=endpoint)
+    except ReleasePushError as e:
+        raise ReleasePushError(f"{e}{landed}") from e
     verify_seconds = time.monotonic() - t0
     result = PushResult(
         repo_id=plan.repo_id, commit_sha=sha,
-        commit_url=f"{api.endpoint}/datasets/{plan.repo_id}/commit/{sha}", tag=plan.tag,
+        commit_url=f"{redact_url(api.endpoint)}/datasets/{plan.repo_id}/commit/{sha}", tag=plan.tag,
         private=plan.private, files=len(plan.files), bytes=plan.total_size, deleted=deleted,
         commit_created=created, commit_attempts=attempts, push_seconds=push_seconds,
         verify_seconds=verify_seconds, checks=checks, notes=notes,
@@ -475,7 +482,7 @@ def _finish(plan: PushPlan, api: Any, sha: str, created: bool, attempts: int, de
             f"{c.config}/{c.split}: " + (c.error or f"rows {c.local_rows} local vs {c.remote_rows} on hub, "
                                          f"hash {c.local_hash[:12]} vs {(c.remote_hash or '-')[:12]}")
             for c in bad)
-        raise ReleasePushError(_scrub(f"verification failed for {plan.repo_id}@{sha[:12]}: {details}", token))
+        raise ReleasePushError(_scrub(f"verification failed for {plan.repo_id}@{sha[:12]}: {details}.{landed}", token))
     ui.step("verified: every config loads back with identical rows")
     return result
 
@@ -532,32 +539,40 @@ def _create_tag(api: Any, repo_id: str, tag: str, sha: str, message: str, retry:
 
 def _commit_once(api: Any, repo_id: str, ops: list[Any], message: str, description: str, parent: str,
                  push_id: str, max_retries: int, token: str | None, ui: _Progress) -> tuple[str, bool, int]:
-    """create_commit pinned to `parent`, retried on 429/5xx; before each retry, look at the branch
-    head: if our commit landed (response lost), use it instead of committing twice."""
-    attempt = 0
-    while True:
-        attempt += 1
+    """create_commit pinned to `parent`, retried on 429/5xx by the Hub policy; before a retry, look at
+    the branch head: if our commit landed (response lost), use it instead of committing twice."""
+    attempts = 0
+
+    def attempt() -> tuple[str, bool]:
+        nonlocal attempts
+        attempts += 1
         try:
             info = api.create_commit(repo_id, operations=ops, commit_message=message,
-                                     commit_description=description, repo_type="dataset",
-                                     parent_commit=parent)
-            return info.oid, info.oid != parent, attempt
+                                     commit_description=description, repo_type="dataset", parent_commit=parent)
+            return info.oid, info.oid != parent
         except Exception as e:
             if not _is_transient(e) and _status_of(e) not in (409, 412):
                 raise ReleasePushError(_scrub(f"commit to {repo_id} failed: {_short(e)}", token)) from e
             landed = _our_commit_at_head(api, repo_id, parent, push_id, max_retries, token)
             if landed:
-                ui.step(f"commit attempt {attempt} reported {_short(e)[:80]} but the commit landed: {landed[:12]}")
-                return landed, True, attempt
+                ui.step(f"commit attempt {attempts} reported {_short(e)[:80]} but the commit landed: {landed[:12]}")
+                return landed, True
             if _status_of(e) in (409, 412):
                 raise ReleasePushError(f"the main branch of {repo_id} moved during the push (another commit "
                                        "landed); re-run the push to build on the new head") from e
-            if attempt > max_retries:
-                raise ReleasePushError(_scrub(f"commit to {repo_id} failed after {attempt} attempts: "
-                                              f"{_short(e)}", token)) from e
-            delay = backoff_delay(attempt - 1, _retry_after(e))
-            ui.step(f"commit attempt {attempt}: {_short(e)[:100]} - retrying in {delay:.1f}s")
-            time.sleep(delay)
+            raise  # transient and not landed: the policy waits and tries again
+
+    def note(n: int, delay: float, e: BaseException) -> None:
+        ui.step(f"commit attempt {n}: {_short(e)[:100]} - retrying in {delay:.1f}s")
+
+    try:
+        sha, created = hub_retrying(max_retries, _is_transient, before_sleep=_retry_note(note))(attempt)
+    except ReleasePushError:
+        raise
+    except Exception as e:
+        raise ReleasePushError(_scrub(f"commit to {repo_id} failed after {attempts} attempts: "
+                                      f"{_short(e)}", token)) from e
+    return sha, created, attempts
 
 
 def _our_commit_at_head(api: Any, repo_id: str, parent: str, push_id: str, max_retries: int,
@@ -581,12 +596,27 @@ def _our_commit_at_head(api: Any, repo_id: str, parent: str, push_id: str, max_r
 
 def verify_release(release_dir: Path, repo_id: str, *, revision: str, token: str | None = None,
                    endpoint: str | None = None) -> list[ConfigCheck]:
-    """Load every config/split at `revision` in a fresh child process (own HF_HOME, HF_ENDPOINT) and
-    compare rows and content hash with the local Parquet. Returns checks; does not raise on mismatch."""
+    """Check every config/split at `revision` against the local build. Returns checks; does not
+    raise on mismatch.
+
+    Three steps, cheapest first, so a damaged file is named in seconds rather than surfacing as a
+    `datasets` error or a download timeout: (1) the Hub's file list (size, sha256 / git blob id)
+    against the local files; (2) in a fresh child process (own HF_HOME, HF_ENDPOINT), every file
+    of a config downloaded and its bytes hashed against the local file; (3) the config loaded with
+    `datasets` (it reuses those downloads) and its rows and content hash compared."""
     release_dir = Path(release_dir)
     configs = _configs_from_card((release_dir / "README.md").read_text("utf-8"), release_dir)
     token = resolve_token(token)
-    jobs = [{"config": c.name, "split": s} for c in configs for s in c.splits]
+    paths = sorted({"README.md", *(p for c in configs for ps in c.splits.values() for p in ps)})
+    digests = {p: (_sha256(release_dir / p), (release_dir / p).stat().st_size) for p in paths}
+    problems = _tree_problems(repo_id, revision, release_dir, digests, token, endpoint)
+    jobs: list[dict[str, Any]] = []
+    for c in configs:
+        for split, ps in c.splits.items():
+            files = ["README.md", *ps]
+            known = next((problems[f] for f in files if f in problems), None)
+            jobs.append({"config": c.name, "split": split, "skip": known,
+                         "files": [{"path": f, "sha256": digests[f][0], "size": digests[f][1]} for f in files]})
     with tempfile.TemporaryDirectory(prefix="cqia-verify-") as home:
         proc = _start_worker(repo_id, revision, jobs, token, endpoint, home)
         try:
@@ -611,7 +641,38 @@ def verify_release(release_dir: Path, repo_id: str, *, revision: str, token: str
     return checks
 
 
-def _start_worker(repo_id: str, revision: str, jobs: list[dict[str, str]], token: str | None,
+def _tree_problems(repo_id: str, revision: str, release_dir: Path, digests: dict[str, tuple[str, int]],
+                   token: str | None, endpoint: str | None) -> dict[str, str]:
+    """path -> why the Hub's record of that file at `revision` differs from the local file.
+
+    Read from the repo tree, without downloading anything. When the tree cannot be read (e.g. a
+    wrong token), nothing is reported here: the download step reports the same error per config."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.hf_api import RepoFile
+
+    try:
+        items = HfApi(endpoint=endpoint, token=token, library_name="cqia").list_repo_tree(
+            repo_id, repo_type="dataset", revision=revision, recursive=True)
+        remote = {i.path: i for i in items if isinstance(i, RepoFile)}
+    except Exception:  # noqa: BLE001 - reported by the worker, which repeats the request
+        return {}
+    problems = {}
+    for path, (sha, size) in digests.items():
+        r = remote.get(path)
+        if r is None:
+            problems[path] = f"file {path} of the local build is missing on the Hub at {revision[:12]}"
+            continue
+        if r.lfs is not None:
+            theirs, ours = r.lfs.sha256, sha
+        else:
+            theirs, ours = r.blob_id, _git_blob_id((release_dir / path).read_bytes())
+        if r.size != size or theirs != ours:
+            problems[path] = (f"file {path} differs from the local build: the Hub lists {r.size} bytes "
+                              f"({theirs[:12]}), the local file has {size} bytes ({ours[:12]})")
+    return problems
+
+
+def _start_worker(repo_id: str, revision: str, jobs: list[dict[str, Any]], token: str | None,
                   endpoint: str | None, home: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGINGFACE_"))}
     env.update(HF_HOME=home, HF_DATASETS_CACHE=f"{home}/datasets", HF_HUB_DISABLE_TELEMETRY="1",
@@ -632,15 +693,29 @@ def _start_worker(repo_id: str, revision: str, jobs: list[dict[str, str]], token
 
 
 def _verify_worker() -> None:
-    """Child side of verify_release: load each config/split and print rows + content hash as JSON."""
+    """Child side of verify_release: check each config's files byte for byte, then load it and
+    print rows + content hash as JSON."""
     spec = json.loads(sys.stdin.read())
     import datasets
 
     datasets.disable_progress_bars()
     token = os.environ.get("HF_TOKEN") or None
+    file_errors: dict[str, str | None] = {}
     out = []
     for job in spec["jobs"]:
-        r: dict[str, Any] = dict(job)
+        r: dict[str, Any] = {"config": job["config"], "split": job["split"]}
+        if job.get("skip"):
+            r["error"] = job["skip"]
+            out.append(r)
+            continue
+        for f in job["files"]:
+            if f["path"] not in file_errors:
+                file_errors[f["path"]] = _downloaded_file_error(spec["repo_id"], spec["revision"], f, token)
+        bad = next((file_errors[f["path"]] for f in job["files"] if file_errors[f["path"]]), None)
+        if bad:
+            r["error"] = bad
+            out.append(r)
+            continue
         try:
             ds = datasets.load_dataset(spec["repo_id"], name=job["config"], split=job["split"],
                                        revision=spec["revision"], token=token)
@@ -650,6 +725,30 @@ def _verify_worker() -> None:
             r["error"] = _short(e)
         out.append(r)
     print(json.dumps(out), flush=True)
+
+
+def _downloaded_file_error(repo_id: str, revision: str, f: dict[str, Any], token: str | None) -> str | None:
+    """Download one file into this process's HF cache (where `datasets` then finds it) and compare
+    its bytes with the local build; None when identical."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RemoteEntryNotFoundError
+
+    path = f["path"]
+    try:
+        local_path = Path(hf_hub_download(repo_id, path, repo_type="dataset", revision=revision, token=token))
+    except RemoteEntryNotFoundError:
+        return f"file {path} of the local build is missing on the Hub at {revision[:12]}"
+    except LocalEntryNotFoundError as e:  # the Hub did not answer the file's metadata request
+        return f"downloading {path} failed: {_short(e.__cause__ or e)}"
+    except HfHubHTTPError as e:
+        return f"downloading {path} failed: {_short(e)}"
+    except Exception as e:  # a body cut short, a size check, a timeout: the Hub did not serve it whole
+        return f"file {path} differs from the local build: the Hub did not serve its {f['size']} bytes ({_short(e)[:300]})"
+    size, sha = local_path.stat().st_size, _sha256(local_path)
+    if size != f["size"] or sha != f["sha256"]:
+        return (f"file {path} differs from the local build: the Hub served {size} bytes with sha256 {sha[:12]}, "
+                f"the local file has {f['size']} bytes with sha256 {f['sha256'][:12]}")
+    return None
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ from curation.stages.dedup import DedupConfig, dedup_stage
 from curation.stages.filters import failed_checks
 from curation.stages.metrics import Metrics
 from curation.stages.pii import find_pii
-from schemas import COIG_CQIA_FIELDS, InstructionRecord, InvalidItem, make_record_id, truncate_raw
+from schemas import COIG_CQIA_FIELDS, RAW_TEXT, InstructionRecord, InvalidItem, make_record_id, truncate_raw
 
 INPUT_STAGE, AUDIT_STAGE, DEDUP_STAGE = "ingest-audit", "audit", "dedup"
 # defect kind -> the CleanConfig step that finds it (each run alone, on the raw text)
@@ -112,7 +112,8 @@ def _strings(value: Any) -> list[str]:
 
 
 def schema_defects(fields: dict[str, Any], fmt: str) -> list[dict[str, str]]:
-    """What the COIG-CQIA record model says about the fields (Alpaca/ShareGPT: text fields only)."""
+    """What the COIG-CQIA record model says about the fields (Alpaca/ShareGPT: text fields only).
+    Text is checked as raw text (`RAW_TEXT`): characters the cleaner repairs are `clean.*` defects."""
     out = []
     if fmt == "coig-cqia":
         for key in sorted(set(fields) - set(COIG_CQIA_FIELDS)):
@@ -122,7 +123,7 @@ def schema_defects(fields: dict[str, Any], fmt: str) -> list[dict[str, str]]:
         candidate = {**{k: fields.get(k, "") for k in TEXT_FIELDS}, "task_type": {"major": ["-"], "minor": ["-"]},
                      "domain": ["-"], "answer_from": "human", "human_verified": False}
     try:
-        InstructionRecord.model_validate(candidate)
+        InstructionRecord.model_validate(candidate, context=RAW_TEXT)
     except ValidationError as exc:
         seen = set()
         for err in exc.errors():

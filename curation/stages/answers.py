@@ -5,7 +5,8 @@ question drafts; this stage sends each through the project's one LLM client (con
 retries, rate limit, append-only cache) and builds the record with `answer_from="llm"` and
 `human_verified=False`. Results come back in input order; source rejects pass through in place.
 A failed or cut-off generation becomes a reject (`llm_error`, `llm_empty_answer`,
-`llm_truncated`), never a record with a broken answer.
+`llm_truncated`), never a record with a broken answer. Each answer is counted in the stage's
+`CallTally`, so the runner never records a failed call as final: the next run asks again.
 
 Determinism: the request key is the source id plus a hash of model, messages and params, so a
 re-run (or a resumed stage) reads answers from the cache instead of re-sending them, and a change
@@ -26,6 +27,7 @@ import orjson
 from pydantic import ValidationError
 
 from curation.llm.client import ChatError, ChatRequest, ChatResult, LLMClient
+from curation.pipeline.runner import CallTally
 from schemas import CuratedRecord, InstructionRecord, InvalidItem, Provenance, TaskType, make_record_id
 
 
@@ -111,8 +113,10 @@ def generate_answers(
     config: GenerationConfig,
     *,
     progress: bool = True,
+    tally: CallTally | None = None,
 ) -> Iterator[CuratedRecord | InvalidItem]:
-    """One outcome per input item, in input order: a record, a source reject, or a generation reject."""
+    """One outcome per input item, in input order: a record, a source reject, or a generation reject;
+    `tally` (the stage's) counts each answer as a succeeded or failed call."""
     prompt_fp = config.fingerprint(client.model)
     pending: deque[QuestionDraft | InvalidItem] = deque()
     lock = threading.Lock()
@@ -140,9 +144,13 @@ def generate_answers(
         with lock:
             draft = pending.popleft()
         if isinstance(result, ChatError):
+            if tally is not None:
+                tally.failed_with(result.error)
             yield InvalidItem(location=draft.provenance.location or draft.source_id, reason="llm_error",
                               detail=f"{result.error} (status {result.status}, {result.attempts} attempts)",
                               source=draft.source, raw=draft.instruction)
         else:
+            if tally is not None:
+                tally.succeeded()
             yield _record(draft, result, prompt_fp)  # type: ignore[arg-type]
     yield from drain_rejects()

@@ -2,7 +2,10 @@
 
 - `clean`: per-record pure function over JSON rows (no pydantic validation in the hot loop):
   cleans the text fields, detects/redacts PII and writes every metric into `stats`. Runs in a
-  process pool over batches of raw lines (both cores), order preserved, resumable.
+  process pool over batches of raw lines (both cores), order preserved, resumable. Its input is
+  raw text (ingest and validate check structure only); its output holds the strict text rule:
+  a record whose text still breaks it after cleaning (e.g. with cleaning steps switched off)
+  becomes an invalid reject located at its input file:line.
 - `quality` (only when `quality.enabled`): LLM 1-10 score into `stats.llm_quality`.
 - `filter`: compares `stats` with the recipe thresholds, nothing else, so retuning thresholds
   re-runs only this cheap stage (its fingerprint holds only the filter settings).
@@ -22,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from curation.pipeline.children import die_with_parent
 from curation.pipeline.recipe import Recipe
 from curation.pipeline.rows import batches, iter_lines, row_to_record
 from curation.pipeline.rundir import RunDir
@@ -36,6 +40,7 @@ from curation.pipeline.runner import (
     stage_input,
 )
 from curation.stages.filters import decide
+from schemas import CLEANED_FIELDS, InvalidItem, text_rule_violation, truncate_raw
 
 # Sections a later stage owns: name -> "module:function" building a Stage named like the section
 # from (run, upstream_stage_name, recipe). Resolved lazily, only when the recipe has the section.
@@ -44,6 +49,9 @@ PLUGIN_STAGES: dict[str, str] = {
     "decontaminate": "curation.stages.decontam:build_stage",
 }
 _CLEAN_SECTIONS = ("clean", "pii", "metrics")
+# clean_row's reason for a record whose text is not strict-valid after cleaning (an invalid
+# reject, not a drop: the record does not meet the schema the later stages rely on).
+NOT_STRICT_AFTER_CLEAN = "not_strict_after_clean"
 
 
 # ---- the clean stage (runs in worker processes) -----------------------------------------------
@@ -64,8 +72,10 @@ _WORKER_RECIPE: Recipe | None = None
 _WORKER_TOOLS: dict[str, _Tools] = {}
 
 
-def _init_worker(recipe_json: bytes) -> None:
+def _init_worker(recipe_json: bytes, parent_pid: int | None = None) -> None:
     global _WORKER_RECIPE
+    if parent_pid is not None:  # a pool worker: end with the main process, even on SIGKILL
+        die_with_parent(parent_pid)
     _WORKER_RECIPE = Recipe.model_validate_json(recipe_json)
     _WORKER_TOOLS.clear()
 
@@ -94,6 +104,10 @@ def clean_row(row: dict[str, Any], tools: _Tools) -> tuple[str, str] | None:
     if not instruction.strip() or not output.strip():
         empty = "instruction" if not instruction.strip() else "output"
         return "empty_after_clean", f"{empty} is empty after cleaning"
+    for name in CLEANED_FIELDS:
+        problem = text_rule_violation(rec[name])
+        if problem is not None:
+            return NOT_STRICT_AFTER_CLEAN, f"record.{name} {problem} after cleaning"
     return None
 
 
@@ -133,7 +147,7 @@ def _mapbatches(
             yield from fn(batch)
         return
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-    with mp.get_context(method).Pool(workers, initializer=_init_worker, initargs=(recipe_json,)) as pool:
+    with mp.get_context(method).Pool(workers, initializer=_init_worker, initargs=(recipe_json, os.getpid())) as pool:
         for result in pool.imap(fn, batches, chunksize=1):
             yield from result
 
@@ -141,7 +155,12 @@ def _mapbatches(
 def _outcome(data: bytes, reason: str | None, detail: str, source: str) -> Outcome:
     if reason is None:
         return KeptRaw(data, source)
-    return Dropped(row_to_record(orjson.loads(data)), reason, detail)
+    row = orjson.loads(data)
+    if reason == NOT_STRICT_AFTER_CLEAN:
+        location = row.get("provenance", {}).get("location") or f"record {row['id']}"
+        return InvalidItem(location=location, reason=reason, detail=detail, source=source,
+                           raw=truncate_raw(orjson.dumps(row["record"]).decode()))
+    return Dropped(row_to_record(row), reason, detail)
 
 
 def _section_params(recipe: Recipe, sections: tuple[str, ...]) -> dict[str, Any]:

@@ -4,7 +4,9 @@ Scores land in `stats.llm_quality` (int, or None when the call failed: `stats.ll
 says why), so `filter.min_llm_score` decides later and can be retuned without re-asking the model.
 Requests are keyed by record id + rubric version + a hash of model, prompt and params, and the client's
 append-only cache (RUN/_cache/llm_quality.jsonl, outside the stage dir so re-runs keep it) means a
-record is never sent twice; the client handles concurrency and retries.
+record is never sent twice; the client handles concurrency and retries. Each scoring call is
+counted in the stage's `CallTally`: a stage with failed calls is re-run next time (the cache
+answers the rest), and one whose every call failed is left incomplete.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import orjson
 
 from curation.pipeline.recipe import QualityConfig, Recipe
 from curation.pipeline.rundir import RunDir
-from curation.pipeline.runner import Kept, Outcome, Stage, stage_input
+from curation.pipeline.runner import CallTally, Kept, Outcome, Stage, stage_input
 
 RUBRIC_VERSION = "v1"
 RUBRIC = """你是一名严格的中文指令数据质量评审员。请阅读下面的【指令】和【回答】，按以下标准给回答打 1 到 10 的整数分：
@@ -61,8 +63,9 @@ def request_key(row: dict[str, Any], model: str, messages: list[dict[str, str]],
     return f"quality-{RUBRIC_VERSION}:{row['id']}:{content_key(model, messages, params)[:16]}"
 
 
-def score_rows(rows: list[dict[str, Any]], recipe: Recipe, client: Any) -> None:
-    """Score the rows whose source has quality enabled, in place (stats.llm_quality)."""
+def score_rows(rows: list[dict[str, Any]], recipe: Recipe, client: Any, tally: CallTally | None = None) -> None:
+    """Score the rows whose source has quality enabled, in place (stats.llm_quality); `tally` counts
+    the calls (an unparseable reply is an answer, not a failed call)."""
     from curation.llm.client import ChatError, ChatRequest
 
     todo = [(row, recipe.for_source(row["source"]).quality) for row in rows]
@@ -75,7 +78,11 @@ def score_rows(rows: list[dict[str, Any]], recipe: Recipe, client: Any) -> None:
         stats = row.setdefault("stats", {})
         if isinstance(result, ChatError):
             stats["llm_quality"], stats["llm_quality_error"] = None, f"{result.error} (attempts={result.attempts})"
+            if tally is not None:
+                tally.failed_with(result.error)
             continue
+        if tally is not None:
+            tally.succeeded()
         score, reason = parse_score(result.text)
         stats["llm_quality"], stats["llm_quality_reason"] = score, reason
         if score is None:
@@ -96,15 +103,16 @@ def quality_stage(run: RunDir, upstream: str, recipe: Recipe, name: str = "quali
     from curation.pipeline.rows import iter_lines, row_to_record
 
     client = client or make_client(run, recipe.quality)
+    tally = CallTally("LLM quality-scoring")
 
     def produce(skip: int) -> Iterator[Outcome]:
         lines = islice(iter_lines(run, upstream), skip, None)
         while batch := [orjson.loads(line) for line in islice(lines, chunk)]:
-            score_rows(batch, recipe, client)
+            score_rows(batch, recipe, client, tally)
             for row in batch:
                 yield Kept(row_to_record(row))
 
     params = {"quality": recipe.quality.model_dump(mode="json"), "rubric": RUBRIC_VERSION, "model": client.model,
               "sources": {s: o.quality for s, o in recipe.sources.items() if o.quality}}
     return Stage(name=name, produce=produce, inputs=[stage_input(run, upstream)], params=params,
-                 total=run.count(upstream))
+                 total=run.count(upstream), calls=tally)

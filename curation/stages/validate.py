@@ -2,35 +2,50 @@
 
 It reads the upstream shards as raw JSON rather than as records, so a row that no longer
 validates (a hand-edited shard, a stage that bypassed the models) becomes an InvalidItem with
-its file:line instead of crashing the run.
+its file:line instead of crashing the run. Text is checked as raw text (RAW_TEXT): the clean
+stage repairs control characters and then enforces the strict text rule.
 """
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Iterator
 from itertools import islice
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from curation.pipeline.rundir import RunDir
 from curation.pipeline.runner import Dropped, Kept, Outcome, Stage, stage_input
-from schemas import CuratedRecord, InvalidItem, truncate_raw
+from schemas import RAW_TEXT, CuratedRecord, InvalidItem, truncate_raw
 
 # Who may vouch for human_verified=true: a person in our annotation loop, or the upstream
 # dataset's own verification (kept explicit so a release never carries an unjustified flag).
 VERIFIERS = ("upstream", "annotation")
 
 
-def validate_row(location: str, row: dict[str, Any]) -> Outcome:
-    """Kept if the row is a valid record and its human_verified flag is justified."""
+class UnreadableLine(ValueError):
+    """A shard line that is not JSON (a hand-edited or damaged shard)."""
+
+
+def validate_row(location: str, row: Any, raw: bytes | None = None) -> Outcome:
+    """Kept if the row is a valid record and its human_verified flag is justified.
+
+    `row` may be an UnreadableLine; `raw` (the line as read) is what a reject quotes.
+    """
+    def quoted() -> str:  # bounded: a reject never copies a huge or deeply nested row whole
+        return truncate_raw(raw.decode("utf-8", "replace")) if raw is not None else reprlib.repr(row)
+
+    if isinstance(row, UnreadableLine):
+        return InvalidItem(location=location, reason="json_decode", detail=str(row), source=None, raw=quoted())
     try:
-        record = CuratedRecord.model_validate(row)
-    except ValidationError as exc:
-        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        return InvalidItem(location=location, reason="schema", detail=detail,
-                           source=row.get("source") if isinstance(row, dict) else None,
-                           raw=truncate_raw(str(row)))
+        record = CuratedRecord.model_validate(row, context=RAW_TEXT)
+    except (ValidationError, RecursionError) as exc:
+        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()) \
+            if isinstance(exc, ValidationError) else f"{type(exc).__name__}: {exc}"
+        source = row.get("source") if isinstance(row, dict) and isinstance(row.get("source"), str) else None
+        return InvalidItem(location=location, reason="schema", detail=detail, source=source, raw=quoted())
     if record.record.human_verified and record.provenance.extra.get("verified_by") not in VERIFIERS:
         return Dropped(
             record,
@@ -40,16 +55,28 @@ def validate_row(location: str, row: dict[str, Any]) -> Outcome:
     return Kept(record)
 
 
+def _shard_lines(run: RunDir, stage: str) -> Iterator[tuple[str, bytes, Any]]:
+    """(file:line, the line, its JSON or an UnreadableLine) for every line of a stage's kept shards."""
+    for path in run.shard_paths(stage):
+        with path.open("rb") as handle:
+            for line_no, line in enumerate(handle, start=1):
+                try:
+                    row: Any = orjson.loads(line)
+                except orjson.JSONDecodeError as exc:
+                    row = UnreadableLine(f"shard line is not JSON: {exc}")
+                yield f"{path}:{line_no}", line, row
+
+
 def validate_stage(run: RunDir, upstreams: list[str], *, shard_size: int = 20_000) -> Stage:
     """Stage `validate` over the given upstream stages, in order."""
 
-    def rows() -> Iterator[tuple[str, dict[str, Any]]]:
+    def rows() -> Iterator[tuple[str, bytes, Any]]:
         for upstream in upstreams:
-            yield from run.iter_rows(upstream)
+            yield from _shard_lines(run, upstream)
 
     def produce(skip: int) -> Iterator[Outcome]:
-        for location, row in islice(rows(), skip, None):
-            yield validate_row(location, row)
+        for location, line, row in islice(rows(), skip, None):
+            yield validate_row(location, row, line)
 
     return Stage(
         name="validate",

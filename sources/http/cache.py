@@ -9,7 +9,10 @@ Layout::
     CACHE/index/cd/<sha256(url)>.json  url, final_url, status, headers, fetched_at, body_sha256, error
 
 The body is written before its index entry, both atomically, so a kill leaves at worst an
-orphan body and never an index entry pointing at a missing or half-written body.
+orphan body and never an index entry pointing at a missing or half-written body. The index
+entry never holds a credential: its `url`, `final_url` and `location` are stored without
+userinfo or secret query values (schemas.redact); the file name is the hash of the full URL,
+so a lookup still finds the entry and gets the URL it asked for back.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+from schemas.redact import redact_url
 
 # Response headers worth keeping; Set-Cookie and friends are never stored.
 KEPT_HEADERS = ("content-type", "content-length", "last-modified", "etag", "retry-after", "location")
@@ -92,6 +97,7 @@ class RawCache:
                 body = self._body_path(meta["body_sha256"]).read_bytes()
                 if hashlib.sha256(body).hexdigest() != meta["body_sha256"]:
                     return None
+            meta["url"] = url  # the index stores it without credentials; the caller knows it whole
             return CachedResponse(**meta, body=body)
         except (OSError, orjson.JSONDecodeError, TypeError):
             return None
@@ -104,8 +110,11 @@ class RawCache:
             if not body_path.exists():
                 _atomic_write(body_path, response.body)
             response.body_sha256 = sha
-        response.headers = {k: v for k, v in response.headers.items() if k.lower() in KEPT_HEADERS}
-        _atomic_write(self._index_path(response.url), orjson.dumps(response.meta(), option=orjson.OPT_SORT_KEYS))
+        response.headers = {k: (redact_url(v) if k.lower() == "location" else v)
+                            for k, v in response.headers.items() if k.lower() in KEPT_HEADERS}
+        meta = response.meta()
+        meta["url"], meta["final_url"] = redact_url(response.url), redact_url(response.final_url)
+        _atomic_write(self._index_path(response.url), orjson.dumps(meta, option=orjson.OPT_SORT_KEYS))
         return response
 
     def forget(self, url: str) -> None:
@@ -115,6 +124,7 @@ class RawCache:
         return self._index_path(url).exists()
 
     def urls(self) -> list[str]:
+        """The cached URLs as stored (without credentials)."""
         out = []
         for path in sorted((self.root / "index").glob("*/*.json")):
             try:

@@ -1,29 +1,30 @@
-"""A polite HTTP fetcher: robots.txt, per-host rate limit, retries with backoff + Retry-After.
+"""A polite HTTP fetcher: robots.txt (protego), per-host rate limit, retries (sources/http/retry.py).
 
 User-supplied cookies and headers are sent but never logged, stored in the cache, or shown in
-`repr`/errors: only URL, status and timing ever reach a log line.
+`repr`/errors: only the URL (without credentials, see schemas.redact), status and timing ever
+reach a log line.
 """
 
 from __future__ import annotations
 
-import email.utils
 import logging
-import random
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
-from urllib.robotparser import RobotFileParser
 
 import httpx
+from protego import Protego
+from tenacity import RetryCallState
 
+from schemas.redact import redact_url
 from sources.http.cache import CachedResponse
+from sources.http.retry import RETRY_STATUSES, RetryableStatus, crawl_retrying
 
 log = logging.getLogger("cqia.crawl")
 
 DEFAULT_USER_AGENT = "cqia-crawler/0.1 (+https://github.com/cqia/cqia; research data collection)"
-RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
 @dataclass
@@ -33,7 +34,7 @@ class FetchConfig:
     user_agent: str = DEFAULT_USER_AGENT
     rate_per_host: float = 1.0  # requests per second per host; 0 turns the limit off
     max_retries: int = 4
-    backoff_base: float = 0.5  # seconds; delay = base * 2**attempt + uniform(0, base)
+    backoff_base: float = 0.5  # seconds; delay = base * 2**retry + uniform(0, base), capped
     backoff_max: float = 30.0
     max_retry_after: float = 120.0  # cap on a server's Retry-After
     timeout: float = 20.0
@@ -45,30 +46,6 @@ class FetchConfig:
 
 def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None if absent/bad."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
-
-
-def backoff_delay(attempt: int, config: FetchConfig, retry_after: float | None = None) -> float:
-    """Delay before retry `attempt` (0-based): the server's Retry-After wins when it gives one."""
-    if retry_after is not None:
-        return min(retry_after, config.max_retry_after)
-    base = config.backoff_base
-    return min(config.backoff_max, base * (2**attempt)) + random.uniform(0, base)
 
 
 class HostRateLimiter:
@@ -97,40 +74,41 @@ class HostRateLimiter:
 
 
 class RobotsPolicy:
-    """robots.txt per origin, fetched once; 4xx → allow all, 5xx/unreachable → disallow all."""
+    """robots.txt per origin, fetched once and read by protego (Scrapy's parser), which knows the
+    wildcard (`*`, `$`) and longest-match rules urllib.robotparser gets wrong; 4xx → allow all,
+    5xx/unreachable → disallow all."""
 
     def __init__(self, client: httpx.Client, user_agent: str, limiter: HostRateLimiter) -> None:
         self.client, self.user_agent, self.limiter = client, user_agent, limiter
-        self._parsers: dict[str, RobotFileParser] = {}
+        self._rules: dict[str, Protego | bool] = {}
         self._lock = threading.Lock()
 
-    def _load(self, origin: str, host: str) -> RobotFileParser:
-        parser = RobotFileParser()
+    def _load(self, origin: str, host: str) -> Protego | bool:
         try:
             response = self.client.get(f"{origin}/robots.txt")
-            status = response.status_code
-            if 200 <= status < 300:
-                parser.parse(response.text.splitlines())
-            elif 400 <= status < 500:
-                parser.allow_all = True
-            else:
-                parser.disallow_all = True
         except httpx.HTTPError as exc:
-            log.warning("robots.txt for %s unreachable (%s); treating host as disallowed", origin, type(exc).__name__)
-            parser.disallow_all = True
-        delay = parser.crawl_delay(self.user_agent)
+            log.warning("robots.txt for %s unreachable (%s); treating host as disallowed",
+                        redact_url(origin), type(exc).__name__)
+            return False
+        status = response.status_code
+        if 400 <= status < 500:
+            return True
+        if not 200 <= status < 300:
+            return False
+        rules = Protego.parse(response.text)
+        delay = rules.crawl_delay(self.user_agent)
         if delay:
             self.limiter.set_min_interval(host, float(delay))
-        return parser
+        return rules
 
     def allowed(self, url: str) -> bool:
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         with self._lock:
-            parser = self._parsers.get(origin)
-            if parser is None:
-                parser = self._parsers[origin] = self._load(origin, parts.netloc)
-        return parser.can_fetch(self.user_agent, url)
+            rules = self._rules.get(origin)
+            if rules is None:
+                rules = self._rules[origin] = self._load(origin, parts.netloc)
+        return rules if isinstance(rules, bool) else rules.can_fetch(url, self.user_agent)
 
 
 class Fetcher:
@@ -164,40 +142,50 @@ class Fetcher:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _note_retry(self, state: RetryCallState) -> None:
+        with self._stats_lock:
+            self.retries += 1
+        error = state.outcome.exception() if state.outcome else None
+        what = f"HTTP {error.response.status_code}" if isinstance(error, RetryableStatus) else type(error).__name__
+        log.info("fetch %s: %s (attempt %d), retrying", redact_url(state.args[0]), what, state.attempt_number)
+
+    def _get_once(self, url: str) -> httpx.Response:
+        self.limiter.wait(urlsplit(url).netloc)
+        response = self.client.get(url)
+        if response.status_code in RETRY_STATUSES:
+            raise RetryableStatus(response)
+        return response
+
     def fetch(self, url: str) -> CachedResponse:
-        """Fetch `url` politely; the result carries the final status or the last error."""
+        """Fetch `url` politely; the result carries the final status or the last error.
+
+        The URL is kept as given (it is the cache key and what discovery resolves against);
+        `final_url` is stored without credentials (see schemas.redact).
+        """
         if self.config.respect_robots and not self.robots.allowed(url):
             return CachedResponse(url=url, status=0, fetched_at=now_iso(), error="robots_disallowed", attempts=0)
-        host = urlsplit(url).netloc
-        last_status, last_error, headers = 0, None, {}
-        for attempt in range(self.config.max_retries + 1):
-            self.limiter.wait(host)
-            retry_after = None
-            try:
-                response = self.client.get(url)
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
-                last_status, last_error = 0, f"{type(exc).__name__}"
-                log.info("fetch %s failed: %s (attempt %d)", url, last_error, attempt + 1)
-            except (httpx.HTTPError, httpx.InvalidURL) as exc:  # redirect loop, bad URL: a retry cannot help
-                log.info("fetch %s failed: %s (not retried)", url, type(exc).__name__)
-                return CachedResponse(url=url, status=0, fetched_at=now_iso(), error=type(exc).__name__,
-                                      attempts=attempt + 1)
-            else:
-                last_status, last_error = response.status_code, None
-                headers = {k.lower(): v for k, v in response.headers.items()}
-                if response.status_code not in RETRY_STATUSES:
-                    return CachedResponse(
-                        url=url, final_url=str(response.url), status=response.status_code,
-                        fetched_at=now_iso(), headers=headers, body=response.content, attempts=attempt + 1,
-                    )
-                retry_after = parse_retry_after(response.headers.get("retry-after"))
-                log.info("fetch %s: HTTP %d (attempt %d)", url, response.status_code, attempt + 1)
-            if attempt == self.config.max_retries:
-                break
-            with self._stats_lock:
-                self.retries += 1
-            self._sleep(backoff_delay(attempt, self.config, retry_after))
-        error = last_error or f"http_{last_status}"
-        return CachedResponse(url=url, status=last_status, fetched_at=now_iso(), headers=headers,
-                              error=f"gave up after {self.config.max_retries + 1} attempts: {error}",
-                              attempts=self.config.max_retries + 1)
+        c = self.config
+        retrying = crawl_retrying(max_retries=c.max_retries, backoff_base=c.backoff_base, backoff_max=c.backoff_max,
+                                  max_retry_after=c.max_retry_after, sleep=self._sleep, before_sleep=self._note_retry)
+        try:
+            response = retrying(self._get_once, url)
+        except RetryableStatus as exc:  # retries used up on a 429/5xx: keep the last answer's status
+            response = exc.response
+            return CachedResponse(url=url, status=response.status_code, fetched_at=now_iso(),
+                                  headers={k.lower(): v for k, v in response.headers.items()},
+                                  error=f"gave up after {c.max_retries + 1} attempts: http_{response.status_code}",
+                                  attempts=c.max_retries + 1)
+        except httpx.TransportError as exc:  # timeouts, refused or dropped connections
+            log.info("fetch %s failed: %s (gave up)", redact_url(url), type(exc).__name__)
+            return CachedResponse(url=url, status=0, fetched_at=now_iso(),
+                                  error=f"gave up after {c.max_retries + 1} attempts: {type(exc).__name__}",
+                                  attempts=c.max_retries + 1)
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:  # redirect loop, bad URL: a retry cannot help
+            log.info("fetch %s failed: %s (not retried)", redact_url(url), type(exc).__name__)
+            return CachedResponse(url=url, status=0, fetched_at=now_iso(), error=type(exc).__name__,
+                                  attempts=retrying.statistics.get("attempt_number", 1))
+        return CachedResponse(
+            url=url, final_url=redact_url(str(response.url)), status=response.status_code, fetched_at=now_iso(),
+            headers={k.lower(): v for k, v in response.headers.items()}, body=response.content,
+            attempts=retrying.statistics.get("attempt_number", 1),
+        )

@@ -25,10 +25,11 @@ from schemas import (
     make_record_id,
     truncate_raw,
 )
+from schemas.redact import redact_obj, redact_url
 from sources.html_markdown import clean_text
 from sources.http.cache import CachedResponse
 from sources.http.crawl import Crawler
-from sources.http.page import RawPage, page_from_file, page_from_response
+from sources.http.page import RawPage, page_from_file, page_from_response, truncation
 from sources.settings import SourceSettings
 
 Outcome = CuratedRecord | InvalidItem
@@ -40,12 +41,15 @@ def invalid(page: RawPage, source: str, reason: str, detail: str, raw: Any = Non
 
 
 def html_or_invalid(page: RawPage, source: str, expected: str, text: str | None = None) -> str | InvalidItem:
-    """The page's stripped HTML, or the InvalidItem for an empty body or JSON where HTML was expected."""
+    """The page's stripped HTML, or the InvalidItem for an empty body, JSON where HTML was expected,
+    or a truncated page (one that would silently yield fewer records)."""
     html = (page.text if text is None else text).strip()
     if not html:
         return invalid(page, source, "empty_body", "empty response body")
     if html[0] in "{[":
         return invalid(page, source, "unexpected_json", f"expected {expected}, got JSON", html[:500])
+    if (cut := truncation(html)) is not None:
+        return invalid(page, source, "truncated_html", cut, html[-500:])
     return html
 
 
@@ -89,7 +93,7 @@ def build_record(
         provenance = Provenance(
             source_id=source_id, url=url, fetched_at=page.fetched_at, raw_sha256=page.sha256,
             license=settings.license, author=author, location=location or page.location,
-            extra=extra or {},
+            extra=redact_obj(extra, use_env=False) if extra else {},  # e.g. an API URL with its token
         )
     except ValidationError as exc:  # also provenance: a non-string author in the payload
         detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
@@ -109,7 +113,7 @@ def _response_outcome(response: CachedResponse, source: str) -> InvalidItem | No
         return None
     reason = "robots_disallowed" if response.error == "robots_disallowed" else (
         f"http_{response.status}" if response.error is None else "fetch_failed")
-    return InvalidItem(location=response.url, reason=reason,
+    return InvalidItem(location=redact_url(response.url), reason=reason,
                        detail=response.error or f"HTTP {response.status}", source=source)
 
 
@@ -123,7 +127,12 @@ def iter_web_source(
 ) -> Iterator[Outcome]:
     """Outcomes for local files first (in order), then for the crawl of `urls` (frontier order)."""
     for path in files:
-        page = page_from_file(Path(path))
+        try:
+            page = page_from_file(Path(path))
+        except OSError as exc:  # a directory, a symlink loop, a vanished or unreadable file
+            yield InvalidItem(location=str(path), reason="unreadable", detail=f"cannot read the file: "
+                              f"{exc.strerror or exc}", source=settings.name)
+            continue
         yield from safe_parse(module, page, settings)
     urls = list(urls)
     if not urls:

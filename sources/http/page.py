@@ -1,8 +1,9 @@
 """A raw page (file or fetched response) and robust decoding of its bytes.
 
 Chinese sites still serve GBK/GB2312 pages, sometimes mislabelled; decoding tries the BOM, the
-HTTP charset, the `<meta charset>`, strict UTF-8, then GB18030 (a superset of GBK/GB2312), and
-only then falls back to UTF-8 with replacement characters, so decoding itself never fails.
+HTTP charset, the `<meta charset>`, strict UTF-8, then GB18030 (a superset of GBK/GB2312) when
+the bytes show no UTF-8 evidence, and only then falls back to UTF-8 with replacement characters,
+so decoding itself never fails.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 
+from schemas.redact import redact_url
+from sources.fileread.encoding import detect_bytes_encoding
 from sources.http.cache import CachedResponse
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
@@ -50,15 +53,32 @@ def decode_bytes(body: bytes, content_type: str = "") -> tuple[str, str]:
         norm = _norm_charset(declared)
         if norm and norm not in candidates:
             candidates.append(norm)
-    for fallback in ("utf-8", "gb18030"):
-        if fallback not in candidates:
-            candidates.append(fallback)
     for encoding in candidates:
         try:
             return body.decode(encoding), encoding
         except (UnicodeDecodeError, LookupError):
             continue
-    return body.decode("utf-8", "replace"), "utf-8-replace"
+    # Undeclared or wrongly declared: strict UTF-8, else GB18030 only when the bytes show no UTF-8
+    # evidence (a UTF-8 page with one bad byte must not become GB18030 mojibake).
+    detected = detect_bytes_encoding(body)
+    if detected.bad_utf8:
+        return body.decode("utf-8", "replace"), "utf-8-replace"
+    return body.decode(detected.name, "replace"), detected.name
+
+
+_OPENERS = (("html", re.compile(r"<html[\s>]", re.I), re.compile(r"</html\s*>", re.I)),
+            ("body", re.compile(r"<body[\s>]", re.I), re.compile(r"</body\s*>", re.I)))
+
+
+def truncation(text: str) -> str | None:
+    """Why a decoded HTML document looks cut short (an opened <html>/<body> never closed), or None.
+
+    A page cut mid-transfer or mid-save still parses, into fewer records; this says so instead.
+    """
+    for name, opener, closer in _OPENERS:
+        if opener.search(text, 0, 65536) and not closer.search(text):
+            return f"<{name}> is opened but never closed: the page looks truncated ({len(text)} characters)"
+    return None
 
 
 @dataclass(frozen=True)
@@ -101,10 +121,11 @@ def page_from_file(path: Path) -> RawPage:
 
 
 def page_from_response(response: CachedResponse) -> RawPage:
+    """The page a parser sees: its URLs carry no credentials, so neither can its records."""
     return RawPage(
-        location=response.url,
+        location=redact_url(response.url),
         body=response.body,
         fetched_at=response.fetched_at,
-        url=response.final_url or response.url,
+        url=response.final_url or redact_url(response.url),
         content_type=response.headers.get("content-type", ""),
     )

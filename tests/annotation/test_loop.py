@@ -23,7 +23,7 @@ from tests.annotation.helpers import annotate, as_user, make_stage, records_by_s
 
 def _push(ls: LS, run: Path, project: str, **kw):
     opts = {"stage": None, "config": "verification", "sample": None, "stratify": "source", "overlap": 1,
-            "overlap_share": 10, "batch_size": 1000, **kw}
+            "overlap_share": None, "batch_size": 1000, **kw}
     return push_run(run, project, client=ls.client, label_config=load_config(opts["config"]), progress=False,
                     **opts)
 
@@ -73,14 +73,23 @@ def test_invalid_prediction_refused_before_sending(ls: LS, run_dir: Path, monkey
     assert ls.client.find_project("never created") is None
 
 
-def test_sample_and_overlap(ls: LS, run_dir: Path) -> None:
+def test_sample_and_overlap(ls: LS, run_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     make_stage(run_dir, "candidates", records_by_source({"zhihu": 20, "douban": 10, "ruozhiba": 10}))
-    result = _push(ls, run_dir, "sampled", sample=8, overlap=2, overlap_share=100)
-    assert result["imported"] == 8
+    _env(ls, monkeypatch, tmp_path)
+    # `--overlap 2` alone: EVERY task gets two annotators (it was 10% of them, silently)
+    out = CliRunner().invoke(app, ["annotate", "push", str(run_dir), "--project", "sampled", "--sample", "8",
+                                   "--overlap", "2"])
+    assert out.exit_code == 0, out.output
+    assert "100% of tasks get 2 annotators (--overlap-share 100)" in " ".join(out.output.split())
     proj = ls.client.find_project("sampled")
-    assert proj["maximum_annotations"] == 2
-    sources = [t["data"]["source"] for t in ls.client.iter_tasks(proj["id"])]
+    assert (proj["maximum_annotations"], proj["overlap_cohort_percentage"]) == (2, 100)
+    tasks = list(ls.client.iter_tasks(proj["id"]))
+    assert len(tasks) == 8 and all(t["overlap"] == 2 for t in tasks)
+    sources = [t["data"]["src_name"] for t in tasks]
     assert sorted(set(sources)) == ["douban", "ruozhiba", "zhihu"] and sources.count("zhihu") == 4
+    # an explicit share is still honoured
+    _push(ls, run_dir, "sampled share", sample=8, overlap=2, overlap_share=50)
+    assert ls.client.find_project("sampled share")["overlap_cohort_percentage"] == 50
 
 
 def test_pull_applies_verdicts_edits_rejects_and_policies(
@@ -125,6 +134,20 @@ def test_pull_applies_verdicts_edits_rejects_and_policies(
     assert not kept[untouched].record.human_verified
     assert kept[untouched].provenance.extra["review_status"] == "pending"
     assert "held=1" in out.output and "conflicts=2" in out.output
+
+    # the review pass: only what the first pass accepted or held, and the reviewer sees the first pass
+    out = runner.invoke(app, ["annotate", "push", str(run_dir), "--project", "pull project second pass",
+                              "--stage", "verified", "--config", "review", "--only", "accepted,held"])
+    assert out.exit_code == 0, out.output
+    review = {t["data"]["record_id"]: t["data"] for t in
+              ls.client.iter_tasks(ls.client.find_project("pull project second pass")["id"])}
+    assert sorted(review) == sorted([edited, tie, majority, agreed])  # not the rejected, not the pending
+    assert "有分歧，暂缓 held" in review[tie]["first_pass"]
+    assert "ann1@cqia.test" in review[tie]["first_pass"] and "ann2@cqia.test" in review[tie]["first_pass"]
+    assert "质量低" in review[tie]["first_pass"]  # ann2's reject reason, in Chinese
+    assert "修改前 before:" in review[edited]["first_pass"] and review[edited]["output"].startswith("因为瑞利散射：")
+    bad = runner.invoke(app, ["annotate", "push", str(run_dir), "--project", "x", "--only", "acepted"])
+    assert bad.exit_code != 0 and "--only takes a comma list" in bad.output
 
     # hold: any disagreement is held, also the 2-vs-1 majority
     out = runner.invoke(app, ["annotate", "pull", str(run_dir), "--project", "pull project", "--policy", "hold"])
@@ -249,3 +272,27 @@ def test_server_restart_mid_push_loses_and_duplicates_nothing(ls_private: LS, ru
 def test_pull_of_unknown_project_is_a_clear_error(ls: LS) -> None:
     with pytest.raises(LSError, match="push first"):
         fetch_verdicts(ls.client, "no such project")
+
+
+def test_new_data_dir_starts_from_the_migrated_template(tmp_path: Path) -> None:
+    """A new data dir gets the cached migrated database (no migrations at start) and no stranger's
+    account: the template holds no user; the new server has only its own admin."""
+    from annotation.server import DB_NAME, _has_users, find_binary, template_database
+
+    template = template_database(find_binary())
+    assert template is not None and template.exists() and not _has_users(template)
+    with start_server(tmp_path / "fresh") as server:
+        log = server.log_path.read_text(errors="replace")
+        assert "Initializing database" not in log  # LS prints this only when it migrates
+        users = Client(Connection(server.url, server.creds.token)).users()
+        assert list(users.values()) == [server.creds.email]
+    assert (tmp_path / "fresh" / DB_NAME).stat().st_size > 0
+
+
+def test_push_replaces_an_old_labeling_config(ls: LS, run_dir: Path) -> None:
+    """Projects created before v13 show `$source` (the raw task JSON): a push installs the current config."""
+    old = load_config("verification").replace("$src_name", "$source")
+    ls.client.ensure_project("old config project", old)
+    make_stage(run_dir, "candidates", records_by_source({"zhihu": 2}))
+    _push(ls, run_dir, "old config project")
+    assert ls.client.find_project("old config project")["label_config"].strip() == load_config("verification").strip()

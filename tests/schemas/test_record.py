@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pyarrow as pa
@@ -10,7 +11,16 @@ import pyarrow.parquet as pq
 import pytest
 from pydantic import ValidationError
 
-from schemas import COIG_CQIA_FIELDS, CuratedRecord, InstructionRecord, Provenance, make_record_id
+from schemas import (
+    CLEANED_FIELDS,
+    COIG_CQIA_FIELDS,
+    RAW_TEXT,
+    CuratedRecord,
+    InstructionRecord,
+    Provenance,
+    make_record_id,
+    text_rule_violation,
+)
 from schemas.features import release_features
 
 
@@ -70,6 +80,41 @@ def test_invalid_records_are_refused_with_reason(overrides: dict, message: str) 
     with pytest.raises(ValidationError) as info:
         InstructionRecord.model_validate(_valid(**overrides))
     assert message in str(info.value)
+
+
+def test_raw_text_mode_relaxes_only_the_text_rule_on_cleaned_fields() -> None:
+    dirty = {"instruction": "第一题\f第二题", "input": "甲\x00乙", "output": "答案\r\n\x85"}
+    record = InstructionRecord.model_validate(_valid(**dirty), context=RAW_TEXT)
+    assert (record.instruction, record.input, record.output) == tuple(dirty.values())  # kept as written
+    with pytest.raises(ValidationError, match="U\\+000C"):
+        InstructionRecord.model_validate(_valid(**dirty))
+    # structure and the fields the cleaner does not touch stay strict in raw mode too
+    for overrides, message in (({"output": "  "}, "output must not be empty"),
+                               ({"copyright": "作者\x07"}, "U+0007"), ({"metadata": "\r"}, "U+000D"),
+                               ({"domain": ["百\x01科"]}, "U+0001"), ({"answer_from": "gpt"}, "answer_from")):
+        with pytest.raises(ValidationError, match=re.escape(message)):
+            InstructionRecord.model_validate(_valid(**overrides), context=RAW_TEXT)
+    # nested: the context reaches the record inside the envelope
+    envelope = {"id": "x", "source": "demo", "record": _valid(**dirty)}
+    assert CuratedRecord.model_validate(envelope, context=RAW_TEXT).record.input == "甲\x00乙"
+    with pytest.raises(ValidationError):
+        CuratedRecord.model_validate(envelope)
+
+
+@pytest.mark.parametrize("value", ["干净", "制表\t换行\n", "回车\r", "换页\f", "空\x00", "删\x7f", "C1\x9f", "  有空格  "])
+@pytest.mark.parametrize("field", CLEANED_FIELDS)
+def test_raw_valid_plus_text_rule_is_exactly_strict_valid(field: str, value: str) -> None:
+    """What the clean stage checks (text_rule_violation on CLEANED_FIELDS of a raw-valid record)
+    accepts exactly the records strict validation accepts."""
+    row = _valid(**{field: value})
+    InstructionRecord.model_validate(row, context=RAW_TEXT)  # raw-valid
+    clean_stage_ok = all(text_rule_violation(row[f]) is None for f in CLEANED_FIELDS)
+    try:
+        InstructionRecord.model_validate(row)
+        strict_ok = True
+    except ValidationError:
+        strict_ok = False
+    assert clean_stage_ok == strict_ok
 
 
 def test_tabs_and_newlines_are_allowed() -> None:

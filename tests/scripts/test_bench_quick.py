@@ -36,3 +36,22 @@ def test_bench_curation_quick_runs_chain_and_ceiling(tmp_path: Path) -> None:
     assert set(result["tools"]) == {"ceiling", "cqia"}
     assert result["tools"]["ceiling"]["detail"]["kept"] == 3000
     assert result["tools"]["cqia"]["detail"]["stages"][:1] == ["clean"]
+
+
+def test_bench_cleaning_quick_reports_cpu_time_per_record() -> None:
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "bench_cleaning.py"), "--quick", "--json"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout)
+    assert result["runs"] == 3 and result["samples"]["records"] > 1000 and result["dirty"]["records"] == 380
+    assert result["samples"]["us_per_record"] > 0
+
+
+def test_bench_curate_memory_reports_peaks_per_stage(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "bench_curate_memory.py"), "--n", "3000",
+                           "--out", str(tmp_path / "corpus")], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["records"] == 3000 and set(result["stage_seconds"]) == {"clean", "filter", "dedup"}
+    assert 0 < result["peak_main_rss_mb"] <= result["peak_tree_rss_mb"]
+    assert result["per_stage"] and set(result["per_stage"]) <= {"clean", "filter", "dedup", "start-up/exit"}

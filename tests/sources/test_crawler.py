@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sources.http import Crawler, FetchConfig, Fetcher, RawCache, decode_bytes
-from sources.http.fetcher import backoff_delay, parse_retry_after
+from sources.http.retry import RetryableStatus, RetryAfterOrBackoff, parse_retry_after
 from tests.sources.http.site import request_log, sample_site
 
 
@@ -150,14 +150,27 @@ def test_expand_follows_discovered_urls_once(site, tmp_path):
     assert seen == [f"{site}/bench/1", f"{site}/bench/2"]
 
 
+def _state_after(attempt: int, error: BaseException):
+    """A tenacity call state as the wait strategy sees it after failed attempt `attempt` (1-based)."""
+    from tenacity import RetryCallState, Retrying
+
+    state = RetryCallState(Retrying(), fn=None, args=(), kwargs={})
+    state.attempt_number = attempt
+    state.set_exception((type(error), error, None))
+    return state
+
+
 def test_retry_after_parsing_and_backoff_growth():
+    import httpx
+
     assert parse_retry_after("3") == 3.0
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412480 - 10) == pytest.approx(10, abs=1)
     assert parse_retry_after("soon") is None
-    cfg = FetchConfig(backoff_base=1, backoff_max=100)
-    delays = [backoff_delay(a, cfg) for a in range(4)]
+    wait = RetryAfterOrBackoff(base=1, cap=100, max_retry_after=120)
+    delays = [wait(_state_after(a + 1, httpx.ReadTimeout("t"))) for a in range(4)]
     assert all(2**a <= d <= 2**a + 1 for a, d in enumerate(delays))
-    assert backoff_delay(0, cfg, retry_after=500) == cfg.max_retry_after
+    throttled = RetryableStatus(httpx.Response(429, headers={"Retry-After": "500"}))
+    assert wait(_state_after(1, throttled)) == 120  # the server's wish, capped
 
 
 def test_decode_gbk_and_mislabelled_pages(samples_dir):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from schemas import CuratedRecord, InvalidItem
@@ -18,6 +18,7 @@ from sources.html_markdown import html_to_markdown
 from sources.http.page import RawPage
 from sources.settings import load_settings
 from tests.conftest import samples_root
+from tests.sources.fuzzing import fuzz_settings
 
 SAMPLES = {
     zhihu: ["zhihu/zhihu-plus-plus__real-api_answer-detail.json", "zhihu/magic-html__zhihu_q586816837_a2916374892.html",
@@ -28,7 +29,7 @@ SAMPLES = {
     wikihow: ["wikihow/teknologi-umum-bot__wikihow_en_stop-ringing-in-ears.html"],
 }
 CASES = [(m, f) for m, files in SAMPLES.items() for f in files]
-FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = fuzz_settings(40)
 
 
 def _check(module, body: bytes, content_type: str = "") -> None:
@@ -125,3 +126,19 @@ def test_wrong_field_types_become_rejects_per_item(module, body, expected):
     page = RawPage(location="fuzz://page", body=body, fetched_at="t")
     out = list(module.parse(page, load_settings(module.SOURCE)))
     assert [getattr(o, "reason", None) for o in out] == expected
+
+
+HTML_CASES = [(m, f) for m, f in CASES if f.endswith(".html") and m is not zhihu]  # zhihu: fragments, no </html>
+
+
+@pytest.mark.parametrize(("module", "rel"), HTML_CASES, ids=[f for _, f in HTML_CASES])
+@FUZZ
+@given(cut=st.floats(0.05, 0.999))
+def test_cut_page_is_a_reject_never_fewer_records(module, rel, cut):
+    """A page cut before its </html> yields the truncated_html reject and no records."""
+    body = _sample(rel)
+    end = body.lower().rfind(b"</html")
+    body = body[: int(end * cut)]
+    page = RawPage(location="fuzz://page", body=body, fetched_at="t")
+    out = list(module.parse(page, load_settings(module.SOURCE)))
+    assert [getattr(o, "reason", None) for o in out] == ["truncated_html"]

@@ -69,21 +69,24 @@ def test_malformed_lines_become_rejects_with_file_line(tmp_path: Path) -> None:
             json.dumps(["not", "an", "object"]),
             "",
             json.dumps({"instruction": "好问题", "output": 42}, ensure_ascii=False),
+            json.dumps({"instruction": "空回答", "output": " \n "}, ensure_ascii=False),
         ]) + "\n",
         encoding="utf-8",
     )
     records, invalid = _split(list(iter_import([path], "alpaca", "demo", SETTINGS)))
-    assert len(records) == 1
+    # Raw text is kept: the form feed is the cleaner's to repair, not a reason to reject (line 4).
+    assert [r.provenance.location for r in records] == [f"{path}:1", f"{path}:4"]
+    assert records[1].record.instruction == "问题\f换页"
     by_line = {i.location: i.reason for i in invalid}
     assert by_line == {
         f"{path}:2": "json_decode",
         f"{path}:3": "missing_field",
-        f"{path}:4": "schema",
         f"{path}:5": "wrong_type",
         f"{path}:7": "wrong_type",
+        f"{path}:8": "schema",
     }
     schema_error = next(i for i in invalid if i.reason == "schema")
-    assert "U+000C" in schema_error.detail and "问题" in schema_error.raw
+    assert "output" in schema_error.detail and "空回答" in schema_error.raw
 
 
 def test_parquet_input_and_json_lines_named_json(tmp_path: Path) -> None:
@@ -96,9 +99,55 @@ def test_parquet_input_and_json_lines_named_json(tmp_path: Path) -> None:
     assert records[5].provenance.location == f"{tmp_path / 'b.json'}:1"
 
 
-def test_unknown_format_and_file_type_are_clear(tmp_path: Path) -> None:
+def test_unknown_format_and_bad_source_name_are_clear(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown import format"):
         list(iter_import([tmp_path / "x.jsonl"], "dolly", "x", SETTINGS))
-    (tmp_path / "x.csv").write_text("a,b\n")
-    with pytest.raises(ValueError, match=r"x\.csv: unsupported file type"):
-        list(iter_import([tmp_path / "x.csv"], "alpaca", "x", SETTINGS))
+    with pytest.raises(ValueError, match="not a config name"):
+        list(iter_import([tmp_path / "x.jsonl"], "alpaca", "../x", SETTINGS))
+    # an unsupported file type is a reject naming the file (test_hostile_inputs), not a stop
+
+
+def test_llamafactory_v1_content_parts(samples_dir: Path) -> None:
+    """LLaMA-Factory v1 messages carry content as a list of `{"type": "text", "value"}` parts."""
+    path = samples_dir / "instruct_zh" / "llama-factory__v1_sft_demo.first200.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    records, invalid = _split(list(iter_import([path], "sharegpt", "coig_pc", SETTINGS)))
+    assert not invalid and len(records) == len(rows) == 200
+    assert records[0].record.instruction == "hi"
+    assert records[0].record.output == rows[0]["messages"][1]["content"][0]["value"]
+
+
+def test_content_parts_that_are_not_text_are_rejected(tmp_path: Path) -> None:
+    # Hand-written in the OpenAI chat format (image_url part): importing only its text would lose the image.
+    path = tmp_path / "multimodal.jsonl"
+    row = {"messages": [{"role": "user", "content": [{"type": "text", "text": "图里是什么？"},
+                                                     {"type": "image_url", "image_url": {"url": "x.png"}}]},
+                        {"role": "assistant", "content": "一只猫。"}]}
+    ok = {"messages": [{"role": "user", "content": [{"type": "text", "text": "你好，"}, {"type": "text", "text": "在吗？"}]},
+                       {"role": "assistant", "content": "在的。"}]}
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in (row, ok)) + "\n", encoding="utf-8")
+    records, invalid = _split(list(iter_import([path], "sharegpt", "coig_pc", SETTINGS)))
+    assert [i.reason for i in invalid] == ["non_text_content"] and invalid[0].location == f"{path}:1"
+    assert [r.record.instruction for r in records] == ["你好，在吗？"]
+
+
+def test_preference_pairs_take_the_chosen_reply(samples_dir: Path) -> None:
+    path = samples_dir / "instruct_zh" / "llama-factory__dpo_zh_demo.first60.json"
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    records, invalid = _split(list(iter_import([path], "sharegpt", "coig_pc", SETTINGS)))
+    assert not invalid and len(records) == len(raw) == 60
+    first = records[0]
+    assert first.record.instruction == raw[0]["conversations"][0]["value"]
+    assert first.record.output == raw[0]["chosen"]["value"]
+    assert first.provenance.extra["preference"]["rejected"] == raw[0]["rejected"]
+
+
+def test_coig_cqia_expert_answers_are_human_with_the_upstream_value_kept(samples_dir: Path) -> None:
+    path = samples_dir / "coig_cqia" / "COIG-CQIA__human_value_100poison.first120.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    records, invalid = _split(list(iter_import([path], "coig-cqia", "human_value", SETTINGS)))
+    assert not invalid and len(records) == len(rows)
+    expert = [r for r, row in zip(records, rows, strict=True) if row["answer_from"] == "expert"]
+    assert len(expert) == 16
+    assert all(r.record.answer_from == "human" and r.provenance.extra["answer_from_upstream"] == "expert" for r in expert)
+    assert all("answer_from_upstream" not in r.provenance.extra for r in records if r not in expert)

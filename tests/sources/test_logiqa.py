@@ -1,4 +1,5 @@
-"""sources/logiqa.py on the real LogiQA zh_test.txt sample and malformed blocks."""
+"""sources/logiqa.py on the real LogiQA 1.0 (zh_test.txt, zh_eval.txt) and LogiQA 2.0 (dev_zh) samples,
+and hand-written malformed inputs. Expected values were read off the files with `sed -n`."""
 
 from __future__ import annotations
 
@@ -52,3 +53,43 @@ def test_malformed_blocks(tmp_path: Path) -> None:
     assert [(o.reason, o.location.rsplit(":", 1)[1]) for o in out] == [
         ("no_answer_line", "2"), ("bad_option", "10"), ("bad_option", "17")]
     assert all(isinstance(o, InvalidItem) and o.source == "logi_qa" for o in out)
+
+
+def test_zh_eval_lowercase_option_marker(samples_dir: Path) -> None:
+    """logiqa__zh_eval.first500blocks.txt: 500 blocks; the block at line 314 writes its option D as "d."."""
+    path = samples_dir / "logiqa" / "logiqa__zh_eval.first500blocks.txt"
+    out = list(iter_logiqa([path]))
+    assert len(out) == 500 and all(isinstance(o, CuratedRecord) for o in out)
+    block = _at(out, 314)
+    assert block.record.input.split("\n")[3] == "D. 生育率不与育龄妇女数量成正比。"
+    assert block.record.output == "答案：D. 生育率不与育龄妇女数量成正比。"
+    assert block.provenance.extra["question_number"] == "24"
+
+
+def test_logiqa2_json_lines(samples_dir: Path) -> None:
+    """LogiQA 2.0 dev_zh (.txt upstream, one JSON object per line; answer is a 0-based index)."""
+    path = samples_dir / "logiqa" / "logiqa2.0__LOGIQA_dev_zh.first300.jsonl"
+    out = list(iter_logiqa([path]))
+    assert len(out) == 300 and all(isinstance(o, CuratedRecord) for o in out)
+    first = out[0]
+    assert first.record.instruction.startswith("政治家-我们应该对进口水果征收关税")
+    assert first.record.instruction.endswith("\n政治家的建议最符合哪个以下原则之一？")
+    assert first.record.input.split("\n")[3] == "D. 社会问题有时应该优先于经济效率。"
+    assert first.record.output == "答案：D. 社会问题有时应该优先于经济效率。"  # answer 3
+    assert first.provenance.location == f"{path}:1" and first.provenance.license == "CC BY-NC-SA 4.0"
+    assert first.provenance.source_id == f"logiqa2/{path.name}/9775"
+    assert first.provenance.extra["benchmark"] == "LogiQA 2.0"
+
+
+def test_logiqa2_bad_lines_and_nli(tmp_path: Path) -> None:
+    """Imitates csitfun/LogiQA2.0 logiqa/DATA/LOGIQA/dev_zh.txt and logiqa2nli/DATA/QA2NLI/dev.txt lines."""
+    path = tmp_path / "dev_zh.txt"
+    path.write_text(
+        '{"id": 1, "answer": 4, "text": "甲", "question": "问", "options": ["a", "b", "c", "d"]}\n'
+        '{"premise": "前提", "hypothesis": "假设", "label": "entailed"}\n'
+        'not json\n'
+        '{"id": 2, "answer": 1, "text": "乙", "question": "问", "options": ["a", "", "c", "d"]}\n', encoding="utf-8")
+    out = list(iter_logiqa([path]))
+    assert [(o.reason, o.location.rsplit(":", 1)[1]) for o in out] == [
+        ("bad_answer", "1"), ("unknown_layout", "2"), ("json_decode", "3"), ("empty_option", "4")]
+    assert "NLI pair" in out[1].detail

@@ -107,3 +107,28 @@ def test_multistream_bz2_and_truncated_dump(tmp_path: Path, samples_dir: Path) -
     out = list(iter_wiki([cut_xml]))
     assert isinstance(out[0], CuratedRecord)
     assert out[-1].reason == "truncated_dump" and "'雪梨歌劇院' (id 101)" in out[-1].location
+
+
+def test_wikiextractor_json_lines(samples_dir: Path) -> None:
+    """WikiExtractor --json output: one lead record per article; template leftovers removed."""
+    path = samples_dir / "zhwiki" / "Chinese-relation-extraction__wiki_00.first20.jsonl"
+    out = list(iter_wiki([path]))
+    assert len(out) == 20 and all(isinstance(o, CuratedRecord) for o in out)
+    math = out[0]
+    assert math.record.instruction == "什么是数学？" and math.provenance.location == f"{path}:1"
+    assert math.record.output.startswith("数学是利用符号语言研究数量、结构、变化以及空间等概念的一门学科")
+    assert "\n\n" not in math.record.output.split("。")[0]  # the title line "数学" is not part of the answer
+    philosophy = out[1]  # "哲学（）是研究普遍的、根本的问题的学科" upstream
+    assert philosophy.record.output.startswith("哲学是研究普遍的、根本的问题的学科")
+    assert philosophy.provenance.extra["removed_brackets"] == 2
+    computing = out[4]  # "计算机科学（，有时缩写为）是系统性研究…" upstream
+    assert computing.record.output.startswith("计算机科学是系统性研究信息与计算的理论基础")
+    assert computing.provenance.source_id == "extract/25#lead"
+    assert computing.provenance.url == "https://zh.wikipedia.org/wiki/计算机科学"
+
+
+def test_wikiextractor_bad_lines(tmp_path: Path) -> None:
+    path = tmp_path / "wiki_00.jsonl"
+    path.write_text('{"id": "1", "title": "甲", "text": "甲\\n\\n"}\n{"id": "2"}\n{broken\n', encoding="utf-8")
+    assert [(o.reason, o.location.rsplit(":", 1)[1]) for o in iter_wiki([path])] == [
+        ("empty_section", "1"), ("unknown_layout", "2"), ("json_decode", "3")]

@@ -173,7 +173,7 @@ def test_2015_question_page(samples_dir):
     assert first.provenance.url == "https://www.zhihu.com/question/24825703/answer/39753456"
     extra = first.provenance.extra
     assert (extra["voteup_count"], extra["comment_count"], extra["created_time"]) == (97, 20, "2015-02-14T10:13:00Z")
-    assert first.provenance.author == "芝士就是力量" and extra["author_url_token"] == "zhi-shi-jiu-shi-li-liang-13"
+    assert first.provenance.author == "芝士就是力量" and extra["author_slug"] == "zhi-shi-jiu-shi-li-liang-13"
     anonymous = next(r for r in recs if r.provenance.source_id == "31009017")
     assert anonymous.provenance.author == "匿名用户" and anonymous.provenance.extra["voteup_count"] == 2
 

@@ -1,20 +1,28 @@
-"""Text cleaning for instruction records, built once from a recipe's `clean:` section.
+"""Text cleaning for instruction records, following shared/design/cleaning-standard.md rule by rule.
 
 `Cleaner(config).clean(instruction, input, output)` returns the cleaned fields plus a small dict
 of what changed (written to stats.clean), so every edit is visible in the run's output.
+
+Order (the standard's): 1 mojibake -> 2 control characters -> 3 invisible characters -> 4 HTML ->
+5 full-width letters/digits -> 6 PDF spaces -> 7 whitespace -> 8 boilerplate (output) ->
+9 dangling option letters (input) -> 10 repeated sentences (output). Code (fenced blocks and
+inline backticks) is protected from every rule except 2 and 3, which also hold inside code (a
+tab stays; a zero-width space or NUL does not). Rules 4-10 run on masked text (see `code.py`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 from curation.pipeline.recipe import CleanConfig
+from curation.stages.clean.code import mask, unmask
 from curation.stages.clean.hygiene import (
     dedup_sentences,
     strip_boilerplate,
-    strip_dangling_option,
+    strip_dangling_options,
     truncation,
 )
 from curation.stages.clean.markup import strip_html, strip_markdown
@@ -22,11 +30,13 @@ from curation.stages.clean.unicode import (
     fix_controls,
     fix_mojibake,
     fullwidth_alnum_to_ascii,
-    remove_zero_width,
+    remove_invisible,
 )
-from curation.stages.clean.whitespace import normalize_whitespace, outside_code, strip_cjk_spaces
+from curation.stages.clean.whitespace import normalize_whitespace, strip_pdf_spaces
 
-__all__ = ["Cleaner", "CleanConfig"]
+__all__ = ["FIELDS", "CleanConfig", "Cleaner"]
+
+FIELDS = ("instruction", "input", "output")
 
 
 @cache
@@ -37,68 +47,89 @@ def _opencc(config: str) -> Any:
 
 
 class Cleaner:
-    """Applies the enabled steps in a fixed, safe order: bytes-level repairs first, then markup,
-    then width/whitespace (outside code blocks), then answer hygiene."""
+    """The enabled rules of the standard, in its order; field-specific rules only on their field."""
 
     def __init__(self, config: CleanConfig) -> None:
         self.config = config
         self._extra = [re.compile(p) for p in config.boilerplate_patterns]
-        self._converter = _opencc(config.opencc) if config.opencc else None
+        c = config
+        # Rules 4-7 (and the optional Markdown/OpenCC steps) over masked text, in order.
+        steps: list[tuple[str, Callable[[str], str]]] = []
+        if c.html:
+            steps.append(("html", strip_html))
+        if c.markdown:
+            steps.append(("markdown", strip_markdown))
+        if c.fullwidth_ascii:
+            steps.append(("fullwidth", fullwidth_alnum_to_ascii))
+        if c.cjk_spaces:
+            steps.append(("pdf_space", strip_pdf_spaces))
+        if c.whitespace:
+            steps.append(("whitespace", normalize_whitespace))
+        if c.opencc:
+            steps.append(("opencc", _opencc(c.opencc).convert))
+        self._prose_steps = steps
+
+    def field(self, name: str, text: str) -> tuple[str, list[str]]:
+        """Clean one field's value; returns (clean text, names of the rules that edited it)."""
+        if not text:
+            return text, []
+        c = self.config
+        rules: list[str] = []
+        if c.mojibake:
+            new = fix_mojibake(text)
+            if new != text:
+                rules.append("mojibake")
+                text = new
+        if c.control_chars:
+            new = fix_controls(text)
+            if new != text:
+                rules.append("control")
+                text = new
+        if c.zero_width:
+            new = remove_invisible(text)
+            if new != text:
+                rules.append("invisible")
+                text = new
+        masked, spans = mask(text)
+        for rule, step in self._prose_steps:
+            new = step(masked)
+            if new != masked:
+                rules.append(rule)
+                masked = new
+        if name == "output" and c.boilerplate:
+            masked, removed = strip_boilerplate(masked, self._extra)
+            if removed:
+                rules.append("boilerplate")
+        if name == "input" and c.dangling_options:
+            masked, stripped = strip_dangling_options(masked)
+            if stripped:
+                rules.append("dangling_options")
+        if name == "output" and c.dedup_sentences:
+            masked, removed = dedup_sentences(masked)
+            if removed:
+                rules.append("repeated_sentences")
+        return unmask(masked, spans), rules
 
     def text(self, text: str) -> str:
-        """Field-independent cleaning (unicode, markup, opencc, whitespace)."""
-        c = self.config
-        if not text:
-            return text
-        if c.mojibake:  # first: mojibake contains U+00AD / C1 glyphs the next steps would delete
-            text = fix_mojibake(text)
-        if c.control_chars:
-            text = fix_controls(text)
-        if c.zero_width:
-            text = remove_zero_width(text)
-        if c.html or c.markdown or c.fullwidth_ascii or c.whitespace or c.cjk_spaces:
-            text = outside_code(text, self._prose)
-        if self._converter is not None:
-            text = self._converter.convert(text)
-        return text.strip() if c.whitespace else text
-
-    def _prose(self, text: str) -> str:
-        c = self.config
-        if c.html:
-            text = strip_html(text)
-        if c.markdown:
-            text = strip_markdown(text)
-        if c.fullwidth_ascii:
-            text = fullwidth_alnum_to_ascii(text)
-        if c.whitespace:
-            text = normalize_whitespace(text)
-        if c.cjk_spaces:
-            text = strip_cjk_spaces(text)
-        return text
+        """Rules 1-7 only (the ones every field gets)."""
+        return self.field("", text)[0]
 
     def clean(self, instruction: str, input_: str, output: str) -> tuple[str, str, str, dict[str, Any]]:
-        """Clean the three text fields; the dict reports edits (only non-zero entries)."""
-        c = self.config
+        """Clean the three text fields; the dict reports edits (only non-empty entries):
+        `changed` (fields), `rules` (rules that edited something), `truncated` (a flag)."""
         report: dict[str, Any] = {}
-        new_i, new_in, new_o = self.text(instruction), self.text(input_), self.text(output)
-        for name, old, new in (("instruction", instruction, new_i), ("input", input_, new_in),
-                               ("output", output, new_o)):
-            if old != new:
+        cleaned = []
+        fired: set[str] = set()
+        for name, value in zip(FIELDS, (instruction, input_, output), strict=True):
+            new, rules = self.field(name, value)
+            if rules:
                 report.setdefault("changed", []).append(name)
-        if c.dangling_options and new_in:
-            new_in, stripped = strip_dangling_option(new_in)
-            if stripped:
-                report["dangling_option"] = True
-        if c.boilerplate and new_o:
-            new_o, lines = strip_boilerplate(new_o, self._extra)
-            if lines:
-                report["boilerplate_lines"] = lines
-        if c.dedup_sentences and new_o:
-            new_o, removed = dedup_sentences(new_o)
-            if removed:
-                report["dup_sentences"] = removed
-        if c.flag_truncated:
-            why = truncation(new_o)
+                fired.update(rules)
+            cleaned.append(new)
+        if fired:
+            report["rules"] = sorted(fired)
+        if self.config.flag_truncated:
+            why = truncation(cleaned[2])
             if why:
                 report["truncated"] = why
-        return new_i, new_in, new_o, report
+        return cleaned[0], cleaned[1], cleaned[2], report

@@ -1,5 +1,12 @@
-"""Answer hygiene: problems users reported in the public COIG-CQIA (repeated sentences inside an
-answer, answer letters dangling at the end of `input`, truncated outputs, platform boilerplate)."""
+"""Rules 8-10 of the cleaning standard (field-specific), plus the truncation flag.
+
+- boilerplate: trailing site furniture at the end of an `output` (edit stamps, copy footers);
+- dangling option letters: a tail of bare letters at the end of an exam `input`;
+- repeated sentences: adjacent identical copies of a sentence in an `output`.
+
+They run on masked text (code is a placeholder), so a repeated code line or a footer-like line
+inside a code block is never touched.
+"""
 
 from __future__ import annotations
 
@@ -7,50 +14,152 @@ import re
 
 from curation.text.cjk import IDEOGRAPH
 
-# --- repeated sentences -------------------------------------------------------------------------
-_SENTENCE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+[”’」』）)]?|\n|$)")
-MIN_DUP_SENTENCE_CHARS = 8  # short sentences ("是的。", refrains) may legitimately repeat
+# ---- rule 8: boilerplate (output, at the end) --------------------------------------------------
+_DATE = (r"(?:\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?|\d{1,2}\s*[-/月]\s*\d{1,2}\s*日?"
+         r"|昨天|前天|今天|刚刚|\d+\s*(?:秒|分钟|小时|天)前)")
+_TIME_REQUIRED = r"[ \t]*\d{1,2}[:：]\d{2}(?:[:：]\d{2})?"
+_TIME = f"(?:{_TIME_REQUIRED})?"
+_IP_REQUIRED = r"[ \t]*[・·•|]?[ \t]*IP[ \t]*属地[ \t]*[:：]?[ \t]*[^\s]{1,12}"
+_IP = f"(?:{_IP_REQUIRED})?"
+# `编辑于 <date> [・IP 属地<省>]` / `发布于 <date> …`, on its own line or glued to the last
+# sentence (after its punctuation, an emoji, a bracket; never right after a word, even with a space
+# between: `论文发布于2019年` is content).
+# With a clock time or an IP location the stamp is site furniture even right after a word.
+_STAMP = re.compile(
+    rf"(?:(?:\A|(?<![\w \t]))[ \t]*(?:编辑|发布)于[ \t]*{_DATE}{_TIME}{_IP}"
+    rf"|[ \t]*(?:编辑|发布)于[ \t]*{_DATE}(?:{_TIME_REQUIRED}{_IP}|{_TIME}{_IP_REQUIRED}))[ \t]*\Z"
+)
+_LINE_START = r"(?:\A|\n)[ \t]*"
+_ZHIHU_FOOTER = re.compile(
+    _LINE_START + r"作者[ \t]*[:：][^\n]{1,60}\n(?:[ \t]*\n)*[ \t]*链接[ \t]*[:：][ \t]*[^\s][^\n]*\n(?:[ \t]*\n)*"
+    r"[ \t]*来源[ \t]*[:：][^\n]{1,30}(?:\n(?:[ \t]*\n)*[ \t]*著作权归作者所有[^\n]*)?\Z"
+)
+_COPYRIGHT = re.compile(_LINE_START + r"著作权归作者所有[。.，,]?[ \t]*商业转载请联系作者获得授权[^\n]*\Z")
+_FROM_WEB = re.compile(
+    _LINE_START + r"(?:本文|文章|内容|图片|图文|部分内容|部分图片)?(?:来源|来自|转载自|源自|摘自)于?(?:网络|互联网)"
+    r"[，,]?[ \t]*(?:如有|若有|如涉及)侵权[，,]?[ \t]*请(?:及时)?联系(?:我们|作者|小编|本站|本人)?删除[。.!！]?\Z"
+)
+_FOOTERS = (_STAMP, _ZHIHU_FOOTER, _COPYRIGHT, _FROM_WEB)
+_FOOTER_HINT = re.compile("编辑于|发布于|著作权|侵权|链接")
+
+
+def strip_boilerplate(text: str, extra: list[re.Pattern[str]] | None = None) -> tuple[str, int]:
+    """Remove trailing footers (and the whitespace before them), repeatedly, so combinations
+    (`本文来源于网络…\\n编辑于 …`) go too; `extra` patterns match whole trailing lines.
+    Returns (text, footers removed)."""
+    if _FOOTER_HINT.search(text) is None and not extra:
+        return text, 0
+    removed = 0
+    while text:
+        for pattern in _FOOTERS:
+            m = pattern.search(text)
+            if m is not None:
+                break
+        else:
+            last_line = text.rsplit("\n", 1)[-1]
+            if not any(p.search(last_line) for p in extra or ()):
+                break
+            m = re.search(r"(?:\A|\n)[^\n]*\Z", text)
+            assert m is not None
+        text = text[: m.start()].rstrip()
+        removed += 1
+    return text, removed
+
+
+# ---- rule 9: dangling option letters (input, at the end) ---------------------------------------
+# A bare option: `A`, `A.`, `A．`, `A、`, `A:`, `A)`, `(A)`, `（A）`. A tail is one or more of them
+# at the very end, each after a newline, after spaces, or right after the previous one's mark
+# (`A．B．C．D．`).
+_BARE_OPTION = r"(?:[（(][A-H][）)]|[A-H][.．、:：)）]?)"
+_SEP = r"(?:\n[ \t]*|[ \t]+|(?<=[.．、:：)）]))"
+_TAIL = re.compile(rf"(?:{_SEP}{_BARE_OPTION})+\Z")
+_TAIL_TOKEN = re.compile(rf"({_SEP})({_BARE_OPTION})")
+# A complete option (letter + its text) earlier in the question: the tail may continue it.
+_OPTION_MARK = r"(?:[（(][A-H][）)]|[A-H][.．、:：)）])"
+_COMPLETE_OPTION = re.compile(r"[（(]([A-H])[）)][ \t]*[^\s]|(?:^|(?<=\s))([A-H])[.．、:：)）][ \t]*[^\s]", re.M)
+_OPTION_LINE = re.compile(rf"[ \t]*{_OPTION_MARK}[ \t]*[^\s]")
+_TAIL_WINDOW = 200
+
+
+def strip_dangling_options(text: str) -> tuple[str, bool]:
+    """'…的是（ ）\\nA.\\nB.' -> '…的是（ ）'; '…\\nA. 太阳能\\nB. 风能\\nC.\\nD.' keeps A and B.
+
+    The letters must count up (A, B, C…). A tail on its own lines may start at A or continue the
+    complete options (`\\nE.` after A–D). A tail on the question's line (` A.`) must start at A,
+    have its marks (`A.`, `（A）`: a bare ` B` is a letter in `求 A ∪ B`), and not follow an
+    option's text (`B. 维生素 A.`)."""
+    if not text or text[-1] not in "ABCDEFGH.．、:：)）":
+        return text, False
+    offset = max(0, len(text) - _TAIL_WINDOW)
+    m = _TAIL.search(text, offset)
+    if m is None:
+        return text, False
+    tokens = [(t.start(), t.group(1), t.group(2)) for t in _TAIL_TOKEN.finditer(text, m.start())]
+    run: list[tuple[int, str, str, str]] = []  # (position, separator, token, letter), last first
+    for pos, sep, token in reversed(tokens):
+        letter = next(ch for ch in token if "A" <= ch <= "H")
+        if run and letter != chr(ord(run[-1][3]) - 1):
+            break
+        run.append((pos, sep, token, letter))
+        if letter == "A":
+            break
+    if not run:
+        return text, False
+    start, sep, _, first = run[-1]
+    head = text[:start].rstrip()
+    if not head or not sep:
+        return text, False
+    if "\n" in sep:
+        if first != "A" and _last_option_letter(head) != chr(ord(first) - 1):
+            return text, False
+        return head, True
+    # On the question's own line.
+    line = text[text.rfind("\n", 0, start) + 1:start]
+    if first != "A" or any(token == letter for _, _, token, letter in run) or _OPTION_LINE.match(line):
+        return text, False
+    return head, True
+
+
+def _last_option_letter(text: str) -> str | None:
+    last = None
+    for m in _COMPLETE_OPTION.finditer(text):
+        last = m.group(1) or m.group(2)
+    return last
+
+
+# ---- rule 10: repeated sentences (output) ------------------------------------------------------
+# A sentence ends after 。！？ (a run of them) plus an optional closing quote; a line break also
+# ends one. Only copies that follow each other on the same line are repeats.
+_SENTENCE = re.compile(r"[^。！？\n]*(?:[。！？]+[”’」』]?|\n|\Z)")
+MIN_DUP_SENTENCE_CHARS = 8  # short sentences ("对！", refrains) may legitimately repeat
 
 
 def dedup_sentences(text: str, min_chars: int = MIN_DUP_SENTENCE_CHARS) -> tuple[str, int]:
-    """Remove later verbatim repeats of sentences of >= `min_chars` chars; returns (text, removed)."""
-    seen: set[str] = set()
+    """'甲乙丙丁戊己庚辛。甲乙丙丁戊己庚辛。' -> one copy; returns (text, copies removed)."""
+    if "。" not in text and "！" not in text and "？" not in text:
+        return text, 0
+    pieces = _SENTENCE.findall(text)
+    # Cheap test first: no two neighbouring pieces equal (even ignoring leading spaces) -> done.
+    if not any(map(str.__eq__, pieces, pieces[1:])):
+        if " " not in text:
+            return text, 0
+        keys = [p.lstrip(" ") for p in pieces]
+        if not any(map(str.__eq__, keys, keys[1:])):
+            return text, 0
+    keys = [p.lstrip(" ") for p in pieces]
     out: list[str] = []
     removed = 0
-    for piece in _SENTENCE.findall(text):
-        key = piece.strip()
-        if len(key) >= min_chars:
-            if key in seen:
-                removed += 1
-                if piece.endswith("\n") and out and not out[-1].endswith("\n"):
-                    out.append("\n")
-                continue
-            seen.add(key)
+    previous = None
+    for piece, key in zip(pieces, keys, strict=True):
+        if key == previous and len(key) >= min_chars and not piece.endswith("\n"):
+            removed += 1
+            continue
         out.append(piece)
-    if not removed:
-        return text, 0
-    return re.sub(r"\n{3,}", "\n\n", "".join(out)).strip(), removed
+        previous = None if piece.endswith("\n") else key
+    return "".join(out), removed
 
 
-# --- dangling option letters at the end of `input` ----------------------------------------------
-_HAS_OPTIONS = re.compile(r"(?:^|[\s(（])[A-D]\s*[.．、:：)）]")
-# The answer letter(s) alone on the last line (optionally "答案：B"). A letter after a space on
-# the option's own line is ambiguous ("D. 深圳 B" vs "D. 维生素 C") and is left alone.
-_DANGLING = re.compile(r"\n[ \t]*(?:答案\s*[:：]?\s*)?[A-H]{1,4}[ \t]*[.。]?\s*\Z")
-
-
-def strip_dangling_option(text: str) -> tuple[str, bool]:
-    """'…C. 广州 D. 深圳\\nB' -> '…C. 广州 D. 深圳' when the input lists options."""
-    tail = text.rstrip(" .。\n\t")
-    if not tail or not "A" <= tail[-1] <= "H":
-        return text, False
-    if _HAS_OPTIONS.search(text) is None:
-        return text, False
-    new = _DANGLING.sub("", text)
-    return (new.rstrip(), True) if new != text else (text, False)
-
-
-# --- truncated outputs --------------------------------------------------------------------------
+# ---- truncated outputs (a flag, never an edit) -------------------------------------------------
 _MID_SENTENCE_END = set("，、；：（(“‘《【—,;:")
 _LAST_SENTENCE = re.compile(r"[。！？!?]")
 _IDEOGRAPH_END = re.compile(f"[{IDEOGRAPH}]$")
@@ -58,7 +167,7 @@ _TERMINAL = set("。！？!?.…”’」』）)】》~～" + "0123456789")
 
 
 def truncation(text: str) -> str | None:
-    """Why the output looks cut off mid-sentence, or None. A flag, never a silent edit."""
+    """Why the output looks cut off mid-sentence, or None."""
     stripped = text.rstrip()
     if not stripped:
         return None
@@ -75,45 +184,3 @@ def truncation(text: str) -> str | None:
     if _IDEOGRAPH_END.search(tail) and len(tail) >= 20 and "，" in tail and "\n" not in tail:
         return "ends_mid_sentence"
     return None
-
-
-# --- boilerplate --------------------------------------------------------------------------------
-_DATEISH = r"[\d０-９\-/.:：年月日号 ·・昨天前今小时分钟秒刚才周一二三四五六日]"
-_EDIT_STAMP = re.compile(
-    rf"\s*(?:最后)?(?:编辑|发布|发表|更新|修改)于\s*{_DATEISH}{{2,40}}(?:\s*[·・|]?\s*(?:IP\s*属地|著作权)\S*)?\s*\Z"
-)
-_TAIL_LINE = re.compile(
-    r"^\s*(?:"
-    r"著作权归(?:作者|原作者)所有.*|商业转载请联系作者获得授权.*|未经(?:作者)?(?:授权|许可)[，,]?\s*(?:禁止|严禁|不得)转载.*|"
-    r"(?:本文)?版权(?:归.{1,20}所有|所有).{0,30}|(?:Copyright|©|\(c\)).{0,60}|"
-    r"作者\s*[:：].{1,40}|链接\s*[:：]\s*https?://\S+|来源\s*[:：]\s*(?:知乎|小红书|豆瓣|思否|SegmentFault|微信公众号|百度贴吧).{0,20}|"
-    r"(?:最后)?(?:编辑|发布|发表|更新|修改)于\s*" + _DATEISH + r"{2,40}.{0,30}|"
-    r"IP\s*属地\s*[:：]?\s*\S{1,10}|赞同\s*\d+\s*(?:添加评论)?|\d+\s*(?:人赞同了该回答|条评论)|"
-    r"—*\s*END\s*—*|点击关注.{0,30}|欢迎(?:关注|转发|点赞).{0,30}"
-    r")\s*$",
-    re.I,
-)
-_HEAD_LINE = re.compile(r"^\s*(?:\d+\s*人赞同了该回答|作者\s*[:：].{1,40})\s*$")
-
-
-def strip_boilerplate(text: str, extra: list[re.Pattern[str]] | None = None) -> tuple[str, int]:
-    """Strip edit stamps and footer/header lines; only at the ends of the text (where platforms
-    put them), so an answer that *discusses* copyright keeps its sentences. Returns (text, lines)."""
-    lines = text.split("\n")
-    removed = 0
-
-    def matches(line: str, pattern: re.Pattern[str]) -> bool:
-        return bool(pattern.match(line)) or any(p.search(line) for p in extra or ())
-
-    while lines and (not lines[-1].strip() or matches(lines[-1], _TAIL_LINE)):
-        removed += bool(lines.pop().strip())
-    while lines and (not lines[0].strip() or matches(lines[0], _HEAD_LINE)):
-        removed += bool(lines.pop(0).strip())
-    if lines:
-        last = _EDIT_STAMP.sub("", lines[-1])
-        if last != lines[-1]:
-            lines[-1] = last
-            removed += 1
-    if not removed:
-        return text, 0
-    return "\n".join(lines).strip(), removed

@@ -1,38 +1,60 @@
-"""HTML and Markdown remnants left in scraped answers."""
+"""Rule 4 of the cleaning standard (HTML remnants), plus optional Markdown stripping.
+
+Runs on masked text (code already replaced by placeholders), so markup and entities inside
+fenced blocks or backticks, where they are the subject matter, are never touched.
+"""
 
 from __future__ import annotations
 
 import html
 import re
 
-_BLOCK_TAGS = "p|div|br|li|ul|ol|tr|table|h[1-6]|blockquote|section|article|hr|figure|figcaption|pre|dd|dt|dl"
-_INLINE_TAGS = ("span|a|img|b|i|u|s|strong|em|font|sup|sub|code|del|ins|small|big|center|tbody|thead|td|th|"
-                "mark|abbr|cite|q|label|button|input|iframe|video|audio|source|svg|path|nobr|wbr")
-_DROP_WITH_CONTENT = re.compile(r"<(script|style|noscript)\b[^>]*>.*?</\1\s*>", re.S | re.I)
-_BLOCK = re.compile(rf"</?(?:{_BLOCK_TAGS})\b[^<>]*/?>", re.I)
-_INLINE = re.compile(rf"</?(?:{_INLINE_TAGS})\b[^<>]*/?>", re.I)
-_COMMENT = re.compile(r"<!--.*?-->", re.S)
-_ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{2,6}|#x[0-9a-fA-F]{2,5});")
+from curation.stages.clean.unicode import INVISIBLE
 
+# <br>, <br/>, <br />, </br>: one newline; a newline right after the tag is that same newline,
+# so `<br>\n` is one line break and `<br><br>` a paragraph break.
+_BR = re.compile(r"</?br\s*/?>(?:[ \t]*\n)?", re.I)
+# The wrapper and inline tags of the standard, removed with their text kept. Attributes must be
+# name=value pairs, so maths such as `a<b and c>d` is never taken for a <b> tag.
+_WRAPPER = "p|div|span|strong|b|em|i|font|a"
+_ATTR = r"""\s+[A-Za-z_:][-\w:.]*\s*=\s*(?:"[^"<>]*"|'[^'<>]*'|[^\s"'=<>`]+)"""
+_TAG = re.compile(rf"<(?:(?:{_WRAPPER})(?:{_ATTR})*\s*/?|/(?:{_WRAPPER})\s*)>", re.I)
+# Only complete entities (with the semicolon): `P&G`, `a=1&lang=zh`, `&copy=0` stay as written.
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+# What an entity may decode to that the earlier rules would have removed or changed.
+_SPACES = "\u00a0\u2002-\u200a\u202f\u205f"
+_DECODED_SPACE = re.compile(f"[{_SPACES}]")
+_DECODED_DROP = re.compile(f"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f{INVISIBLE}]")
+
+
+def strip_html(text: str) -> str:
+    """Tags of the standard removed (br -> newline), entities decoded, &nbsp; -> a plain space."""
+    if "<" in text:
+        text = _BR.sub("\n", text)
+        text = _TAG.sub("", text)
+    if "&" in text:
+        text = _ENTITY.sub(_decode, text)
+    if "\u00a0" in text:  # a raw no-break space is the same HTML remnant as &nbsp;
+        text = text.replace("\u00a0", " ")
+    return text
+
+
+def _decode(m: re.Match[str]) -> str:
+    entity = m.group()
+    char = html.unescape(entity)
+    if char == entity:  # not an entity html5 knows: leave it as written
+        return entity
+    if char == "\r":
+        return "\n"
+    char = _DECODED_SPACE.sub(" ", char)
+    return _DECODED_DROP.sub("", char)
+
+
+# ---- Markdown (optional, off by default: answers legitimately use it) --------------------------
 _MD_IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)")
 _MD_LINK = re.compile(r"\[([^\]\n]+)\]\((?:https?://|/)[^)\n]*\)")
 _MD_EMPH = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _MD_HEADER = re.compile(r"(?m)^#{1,6}\s+")
-
-
-def strip_html(text: str) -> str:
-    """Drop known HTML tags (block tags become newlines) and decode entities.
-
-    Only named tags are removed, so '<红楼梦>' or 'a<b' in maths survive.
-    """
-    if "<" in text:
-        text = _DROP_WITH_CONTENT.sub("", text)
-        text = _COMMENT.sub("", text)
-        text = _BLOCK.sub("\n", text)
-        text = _INLINE.sub("", text)
-    if "&" in text and _ENTITY.search(text):
-        text = html.unescape(text)
-    return text
 
 
 def strip_markdown(text: str) -> str:

@@ -1,12 +1,15 @@
 """Second step of dedup: exact groups, then near-duplicate clusters, then the keep decision.
 
-Works on the compact arrays of `scan.py` only, so 1M records need ~1.3 GB (signatures dominate
-when `verify` is on) and no text is held in memory.
+Works on the compact arrays of `scan.py` only and never holds text. With a scratch directory
+the bulky per-record arrays (MinHash signatures, LSH band keys: ~1.2 KB per record by default)
+live in files there (`spill.py`), so the main process holds ~40 bytes per record (ids, source
+codes, lengths, votes, exact keys) plus the clustering pass's transient arrays.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,8 +17,9 @@ import xxhash
 
 from curation.stages.dedup.config import DedupConfig
 from curation.stages.dedup.keep import choose_kept
-from curation.stages.dedup.lsh import candidate_pairs, components, signature_similarity
+from curation.stages.dedup.lsh import components, pairs_from_columns, signature_similarity
 from curation.stages.dedup.scan import ShardScan
+from curation.stages.dedup.spill import ColumnStore, RowStore
 
 KEEP, EXACT, NEAR = 0, 1, 2
 REASONS = {EXACT: "exact_duplicate", NEAR: "near_duplicate"}
@@ -23,10 +27,12 @@ REASONS = {EXACT: "exact_duplicate", NEAR: "near_duplicate"}
 
 @dataclass
 class DedupResult:
-    """Per-row decision, in upstream order."""
+    """Per-row decision, in upstream order. Ids are UTF-8 bytes and sources small codes (a Python
+    string per record costs ~60 bytes); read them with `id_at` / `source_at`."""
 
-    ids: list[str]
-    sources: list[str]
+    ids: np.ndarray  # bytes (numpy S dtype)
+    source_codes: np.ndarray  # index into source_names
+    source_names: list[str]
     lengths: np.ndarray
     votes: np.ndarray
     kept: np.ndarray  # row index of the record kept for this row's cluster (itself if kept)
@@ -43,41 +49,55 @@ class DedupResult:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def id_at(self, i: int) -> str:
+        return bytes(self.ids[i]).decode("utf-8")
+
+    def source_at(self, i: int) -> str:
+        return self.source_names[int(self.source_codes[i])]
+
 
 class DedupIndex:
-    """Collects ShardScans into preallocated arrays, then clusters them once (`finish`)."""
+    """Collects ShardScans (band keys and signatures into `scratch` files when given), then
+    clusters them once (`finish`)."""
 
-    def __init__(self, total: int, config: DedupConfig) -> None:
+    def __init__(self, total: int, config: DedupConfig, scratch: Path | None = None) -> None:
         self.config, self.n, self.pos = config, total, 0
-        self.ids: list[str] = []
-        self.sources: list[str] = []
+        self._ids: list[np.ndarray] = []
+        self.source_names: list[str] = []
+        self._source_code: dict[str, int] = {}
+        self.source_codes = np.zeros(total, dtype=np.int32)
         self.lengths = np.zeros(total, dtype=np.int32)
         self.votes = np.zeros(total, dtype=np.float64)
         self.exact = np.zeros(total, dtype=np.uint64)
         self.plain = np.zeros(total, dtype=np.uint64) if config.fold_script else None
         self.folded = np.zeros(total, dtype=bool) if config.fold_script else None
         bands, _ = config.band_rows() if config.near else (0, 0)
-        self.bands = np.zeros((total, bands), dtype=np.uint64) if config.near else None
-        self.sigs = np.zeros((total, config.num_perm), dtype=np.uint32) if config.near and config.verify else None
+        self.bands = ColumnStore(total, bands, np.uint64, scratch and scratch / "bands.u64") if config.near else None
+        self.sigs = (RowStore(total, config.num_perm, np.uint32, scratch and scratch / "signatures.u32")
+                     if config.near and config.verify else None)
 
     def add(self, scan: ShardScan) -> None:
         s, e = self.pos, self.pos + len(scan.ids)
         if e > self.n:
             raise ValueError(f"more rows than announced ({self.n})")
-        self.ids.extend(scan.ids)
-        self.sources.extend(scan.sources)
+        self._ids.append(np.array([i.encode("utf-8") for i in scan.ids], dtype=np.bytes_))
+        codes = self._source_code
+        for name in dict.fromkeys(scan.sources).keys() - codes.keys():
+            codes[name] = len(self.source_names)
+            self.source_names.append(name)
+        self.source_codes[s:e] = [codes[name] for name in scan.sources]
         self.lengths[s:e], self.votes[s:e], self.exact[s:e] = scan.lengths, scan.votes, scan.exact_keys
         if self.plain is not None and self.folded is not None:
             self.plain[s:e], self.folded[s:e] = scan.plain_keys, scan.folded
         if self.bands is not None and scan.band_keys is not None:
-            self.bands[s:e] = scan.band_keys
+            self.bands.put(s, scan.band_keys)
         if self.sigs is not None and scan.signatures is not None:
-            self.sigs[s:e] = scan.signatures
+            self.sigs.put(s, scan.signatures)
         self.pos = e
 
     def _source_salt(self) -> np.ndarray:
-        salts = {s: np.uint64(xxhash.xxh3_64_intdigest(s.encode())) for s in set(self.sources)}
-        return np.array([salts[s] for s in self.sources], dtype=np.uint64)
+        salts = np.array([xxhash.xxh3_64_intdigest(s.encode()) for s in self.source_names], dtype=np.uint64)
+        return salts[self.source_codes] if len(salts) else np.zeros(self.n, dtype=np.uint64)
 
     def finish(self) -> DedupResult:
         if self.pos != self.n:
@@ -100,8 +120,10 @@ class DedupIndex:
 
         reps = usable[kept[usable] == usable]
         if cfg.near and self.bands is not None and len(reps) > 1:
-            keys = self.bands[reps] if salt is None else self.bands[reps] ^ salt[reps, None]
-            pairs = candidate_pairs(keys)
+            bands = self.bands
+            columns = (bands.column(b)[reps] if salt is None else bands.column(b)[reps] ^ salt[reps]
+                       for b in range(bands.width))
+            pairs = pairs_from_columns(columns, np.arange(len(reps), dtype=np.int64))
             info["candidate_pairs"] = int(len(pairs))
             if self.sigs is not None and len(pairs):
                 sims = signature_similarity(self.sigs, reps[pairs])
@@ -122,8 +144,15 @@ class DedupIndex:
         info["clusters"] = int(((sizes > 1) & (kept == rows)).sum())
         if self.folded is not None:
             info["rows_changed_by_script_folding"] = int(self.folded.sum())
-        return DedupResult(self.ids, self.sources, self.lengths, self.votes, kept, reason, similarity, sizes, info,
-                           plain_keys=self.plain, folded=self.folded)
+        ids = np.concatenate(self._ids) if self._ids else np.empty(0, dtype=np.bytes_)
+        return DedupResult(ids, self.source_codes, self.source_names, self.lengths, self.votes, kept, reason,
+                           similarity, sizes, info, plain_keys=self.plain, folded=self.folded)
+
+    def close(self) -> None:
+        """Release the scratch files' handles (the caller removes the directory)."""
+        for store in (self.bands, self.sigs):
+            if store is not None:
+                store.close()
 
 
 def find_duplicates(scans: list[ShardScan], config: DedupConfig) -> DedupResult:

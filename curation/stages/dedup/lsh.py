@@ -8,8 +8,11 @@ C implementation instead of a Python union-find.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 
 import numpy as np
+
+from curation.stages.dedup.spill import RowStore
 
 _BAND_SEED = 0xBA5D
 
@@ -65,9 +68,14 @@ def candidate_pairs(keys: np.ndarray, valid: np.ndarray | None = None) -> np.nda
     rows_idx = np.arange(keys.shape[0], dtype=np.int64)
     if valid is not None:
         rows_idx = rows_idx[valid]
+    return pairs_from_columns((keys[rows_idx, band] for band in range(keys.shape[1])), rows_idx)
+
+
+def pairs_from_columns(columns: Iterable[np.ndarray], rows_idx: np.ndarray) -> np.ndarray:
+    """`candidate_pairs` over band columns given one at a time (each `col[k]` is the key of row
+    `rows_idx[k]`), so the bands need not all be in memory at once."""
     edges = []
-    for band in range(keys.shape[1]):
-        col = keys[rows_idx, band]
+    for col in columns:
         order = np.argsort(col, kind="stable")
         sorted_keys = col[order]
         same = np.concatenate(([False], sorted_keys[1:] == sorted_keys[:-1]))
@@ -83,12 +91,13 @@ def candidate_pairs(keys: np.ndarray, valid: np.ndarray | None = None) -> np.nda
     return np.unique(np.concatenate(edges), axis=0)
 
 
-def signature_similarity(signatures: np.ndarray, pairs: np.ndarray, chunk: int = 65536) -> np.ndarray:
-    """Estimated Jaccard per pair: the share of equal MinHash values."""
+def signature_similarity(signatures: np.ndarray | RowStore, pairs: np.ndarray, chunk: int = 8192) -> np.ndarray:
+    """Estimated Jaccard per pair: the share of equal MinHash values (signatures in memory or on disk)."""
+    take = signatures.take if isinstance(signatures, RowStore) else signatures.__getitem__
     out = np.empty(len(pairs), dtype=np.float32)
     for s in range(0, len(pairs), chunk):
         p = pairs[s : s + chunk]
-        out[s : s + chunk] = (signatures[p[:, 0]] == signatures[p[:, 1]]).mean(axis=1)
+        out[s : s + chunk] = (take(p[:, 0]) == take(p[:, 1])).mean(axis=1)
     return out
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import orjson
 import xxhash
 
+from curation.pipeline.children import die_with_parent
 from curation.stages.dedup.config import DedupConfig
 from curation.stages.dedup.lsh import band_keys
 from curation.stages.dedup.minhash import MinHasher
@@ -114,5 +115,6 @@ def scan_files(paths: Sequence[Path], config: DedupConfig) -> Iterator[ShardScan
             yield scan_file(str(path), config)
         return
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=die_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         yield from pool.map(scan_file, [str(p) for p in paths], [config] * len(paths))

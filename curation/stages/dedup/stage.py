@@ -11,6 +11,7 @@ directory. Dropped records go to the runner's rejects shards with reason `exact_
 from __future__ import annotations
 
 import math
+import shutil
 import time
 from collections.abc import Iterator
 from itertools import islice
@@ -33,16 +34,26 @@ from schemas import CuratedRecord
 
 REPORT = "clusters.jsonl"
 SUMMARY = "dedup_summary.json"
+SCRATCH = "_scratch"
 
 
-def analyze(run: RunDir, upstream: str, config: DedupConfig) -> DedupResult:
-    """Scan the upstream shards (in parallel) and cluster them."""
+def analyze(run: RunDir, upstream: str, config: DedupConfig, scratch: Path | None = None) -> DedupResult:
+    """Scan the upstream shards (in parallel) and cluster them; with `scratch` (a directory that
+    is removed afterwards) signatures and band keys are kept on disk there, not in memory."""
     started = time.perf_counter()
-    index = DedupIndex(run.count(upstream), config)
-    for scan in scan_files(run.shard_paths(upstream), config):
-        index.add(scan)
-    scanned = time.perf_counter()
-    result = index.finish()
+    if scratch is not None:
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir(parents=True)
+    index = DedupIndex(run.count(upstream), config, scratch)
+    try:
+        for scan in scan_files(run.shard_paths(upstream), config):
+            index.add(scan)
+        scanned = time.perf_counter()
+        result = index.finish()
+    finally:
+        index.close()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     clustered = time.perf_counter()
     if config.fold_script:
         script_evidence(run.shard_paths(upstream), result, config)
@@ -61,7 +72,7 @@ def analyze(run: RunDir, upstream: str, config: DedupConfig) -> DedupResult:
 
 def _member(result: DedupResult, i: int, threshold: float) -> dict[str, Any]:
     votes = float(result.votes[i])
-    entry: dict[str, Any] = {"id": result.ids[i], "source": result.sources[i], "row": i,
+    entry: dict[str, Any] = {"id": result.id_at(i), "source": result.source_at(i), "row": i,
                              "length": int(result.lengths[i]), "votes": None if math.isnan(votes) else votes}
     if result.reason[i] != KEEP:
         entry["reason"] = REASONS[int(result.reason[i])]
@@ -84,7 +95,7 @@ def write_report(stage_dir: Path, result: DedupResult, threshold: float) -> None
             end = start
             while end < len(order) and result.kept[order[end]] == kept:
                 end += 1
-            line = {"cluster": result.ids[kept], "size": end - start + 1,
+            line = {"cluster": result.id_at(kept), "size": end - start + 1,
                     "kept": _member(result, kept, threshold),
                     "removed": [_member(result, int(i), threshold) for i in order[start:end]]}
             handle.write(orjson.dumps(line) + b"\n")
@@ -97,7 +108,7 @@ def decide(record: CuratedRecord, i: int, result: DedupResult, threshold: float)
     size = int(result.cluster_size[i])
     if size > 1:
         kept = int(result.kept[i])
-        record.stats["dedup_cluster"] = result.ids[kept]
+        record.stats["dedup_cluster"] = result.id_at(kept)
         record.stats["dedup_cluster_size"] = size
         sim = float(result.similarity[i])
         if not math.isnan(sim):
@@ -108,7 +119,7 @@ def decide(record: CuratedRecord, i: int, result: DedupResult, threshold: float)
     if needed_folding(result, i, threshold):
         record.stats["dedup_script_folded"] = True
     sim = record.stats.get("dedup_similarity")
-    detail = f"kept={result.ids[int(result.kept[i])]}"
+    detail = f"kept={result.id_at(int(result.kept[i]))}"
     if reason == NEAR and sim is not None:
         detail += f" similarity={sim}"
     assert reason in (EXACT, NEAR)
@@ -124,12 +135,12 @@ def dedup_stage(run: RunDir, upstream: str, config: DedupConfig | None = None, n
         from curation.pipeline.rows import row_to_record
 
         if "result" not in cache:
-            cache["result"] = analyze(run, upstream, config)
+            cache["result"] = analyze(run, upstream, config, run.stage_dir(name) / SCRATCH)
             write_report(run.stage_dir(name), cache["result"], config.threshold)
         result = cache["result"]
         rows = islice(run.iter_rows(upstream), skip, None)
         for i, (_, row) in enumerate(rows, start=skip):
-            if row["id"] != result.ids[i]:
+            if row["id"] != result.id_at(i):
                 raise RuntimeError(f"upstream {upstream!r} changed during dedup at row {i}")
             # Rows of a completed stage were validated when written: construct, don't re-validate.
             yield decide(row_to_record(row), i, result, config.threshold)

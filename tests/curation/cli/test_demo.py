@@ -36,6 +36,8 @@ def test_demo_runs_end_to_end_and_rerun_is_idempotent(tmp_path: Path, samples_di
     rejects = [json.loads(line) for line in (run / "ingest-demo_alpaca" / "rejects-00000.jsonl").read_text().splitlines()]
     assert {r["reason"] for r in rejects} == {"json_decode", "schema"}
     assert sorted(r["location"].rsplit(":", 1)[1] for r in rejects) == ["13", "14"]
+    # a control character is not a reason to reject at ingest: the clean stage removes it
+    assert any(r["instruction"] == "题目里有换页符" for r in _release_rows(run / "release", "demo_alpaca"))
 
     # release: every sample family that yields records is a config the card declares
     release = run / "release"

@@ -70,6 +70,22 @@ def test_end_to_end(tmp_path, openai_server):
     assert len(loose) == n_identity
     reasked = [j for j in loose if j.parse_status == "reasked"]
     assert reasked and all("<<<REASK>>>" in j.raw_output and j.verdict is False for j in reasked)
+    # RSE needs an explicit reference; `dataset` uses the pools' own answers and names what it cannot score
+    res = CliRunner().invoke(app, ["distill", "judge", "--target", "tgt", "--run-dir", str(run), "--judge", "rse",
+                                   "--base-url", url, "--model", "judge"])
+    assert res.exit_code == 1 and "needs an explicit reference" in res.output
+    out = cli("distill", "judge", "--target", "tgt", "--run-dir", str(run), "--judge", "rse", "--base-url", url,
+              "--model", "judge", "--reference", "dataset", "--json")
+    (rse_ds,) = json.loads(out[out.index("{"):])["judges"]
+    assert rse_ds["reference"] == "dataset" and rse_ds["no_reference"] == {"arenahard": 3} and rse_ds["judged"] == 3 + 1
+    cli("distill", "judge", "--target", "tgt", "--run-dir", str(run), "--judge", "rse", "--base-url", url,
+        "--model", "judge", "--reference", "ref")
+    cli("distill", "score", "--run-dir", str(run), "--reference", "ref", "--similarity", "embedding",
+        "--embed-base-url", url, "--embed-model", "emb")
+    scores = json.loads((run / "scores" / "tgt.json").read_text())
+    assert scores["similarity"]["method"] == "embedding-cosine:emb" and scores["similarity"]["reference"] == "ref"
+    assert all(0 < p["cosine"] <= 1 for p in scores["similarity"]["pools"].values())
+    assert scores["rse"]["reference"] == "ref" and scores["judges"]["strict"]["scope"] == "loose-positives"
     cli("distill", "score", "--run-dir", str(run), "--reference", "ref")
     scores = json.loads((run / "scores" / "tgt.json").read_text())
     ident = scores["identity"]
@@ -84,13 +100,21 @@ def test_end_to_end(tmp_path, openai_server):
     assert abs(ident["strict"] - len(claims) / n_identity) < 1e-12
     assert scores["rse"]["pools"]["numina"]["overall"] == 4.0 and scores["rse"]["average"] == 4.0
     assert set(scores["similarity"]["pools"]) == {"arenahard", "numina", "sharegpt"}
+    assert scores["similarity"]["method"] == "char-3gram-cosine"
     assert scores["usage"]["prompt_tokens"] > 0
     cli("distill", "report", "--run-dir", str(run), "--out", str(tmp_path / "report"))
     rows = list(csv.DictReader(open(tmp_path / "report" / "report.csv")))
     assert rows[0]["target"] == "tgt" and float(rows[0]["strict"]) == ident["strict"]
-    png = (tmp_path / "report" / "report.png").read_bytes()
-    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
-    assert "| tgt |" in (tmp_path / "report" / "report.md").read_text()
+    from curation.distill.stats import wilson
+
+    lo, hi = wilson(ident["strict_positive"], n_identity)
+    assert float(rows[0]["strict_ci_low"]) == lo and float(rows[0]["strict_ci_high"]) == hi
+    for name in ("report.png", "scatter.png"):
+        png = (tmp_path / "report" / name).read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+    md = (tmp_path / "report" / "report.md").read_text()
+    assert f"| tgt | {n_identity} |" in md and f"{ident['strict']:.3f} [{lo:.3f}, {hi:.3f}]" in md
+    assert "1 targets plotted" in md and "scope=loose-positives" in md and "sha256 `" in md
 
 
 def test_run_refuses_model_change(tmp_path, openai_server):

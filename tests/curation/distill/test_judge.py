@@ -93,3 +93,118 @@ def test_judge_cache_follows_the_answer_and_the_judge_model(tmp_path, openai_ser
     assert judge("ANSWER-NEW").verdict is True
     assert judge("ANSWER-NEW", "judge-b").raw_output == "<judge>1</judge>"
     assert openai_server.log()["served"] == 3
+
+
+def _run_with_answers(tmp_path, answers: list[str]):
+    """A run directory with one target whose four identity probes are answered with `answers`."""
+    from curation.distill.store import RunStore
+    from curation.pipeline.atomic import write_jsonl_atomic
+
+    store = RunStore(tmp_path / "run")
+    probes = [_probe(i) for i in range(len(answers))]
+    write_jsonl_atomic(tmp_path / "probes" / "identity_probes.jsonl", [p.model_dump() for p in probes])
+    write_jsonl_atomic(tmp_path / "probes" / "rse_prompts.jsonl", [])
+    store.register_target("t", {"model": "m", "endpoint": "e", "params": {}, "probes": str(tmp_path / "probes")})
+    store.write_responses("t", [ModelResponse(probe_id=p.id, target="t", model="m", endpoint="e", text=a, time=0)
+                                for p, a in zip(probes, answers, strict=True)])
+    (tmp_path / "facts.yaml").write_text("targets:\n  t:\n    fact: I am T, made by Example Lab.\n")
+    return store
+
+
+STRICT_SCOPE_RULES = [  # loose: A1, A2 conflict; strict: A2, A3 claim OpenAI
+    {"pattern": r"(?s)True facts.*<answer>\s*A[12]\b", "reply": "<judge>1</judge>"},
+    {"pattern": "True facts", "reply": "<judge>0</judge>"},
+    {"pattern": r"(?s)OpenAI / ChatGPT.*<answer>\s*A[23]\b", "reply": "<rate>1</rate>"},
+    {"pattern": "OpenAI / ChatGPT", "reply": "<rate>0</rate>"},
+]
+
+
+@pytest.mark.parametrize(("scope", "strict_requests", "strict_pos"), [("loose-positives", 2, 1), ("all", 4, 2)])
+def test_strict_scope(tmp_path, openai_server, scope, strict_requests, strict_pos):
+    """The paper re-judges only loose positives (strict <= loose); `all` judges every answer. Both are
+    recorded in run.json and the scores."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from curation.cli import app
+
+    openai_server.set_rules(STRICT_SCOPE_RULES)
+    _run_with_answers(tmp_path, ["A0 hi", "A1 hi", "A2 hi", "A3 hi"])
+    base = ["distill", "judge", "--target", "t", "--run-dir", str(tmp_path / "run"), "--base-url", openai_server.base_url,
+            "--model", "j", "--facts", str(tmp_path / "facts.yaml")]
+    res = CliRunner().invoke(app, [*base, "--judge", "loose"])
+    assert res.exit_code == 0, res.output
+    before = openai_server.log(entries=False)["served"]
+    res = CliRunner().invoke(app, [*base, "--judge", "strict", "--strict-scope", scope])
+    assert res.exit_code == 0, res.output
+    assert openai_server.log(entries=False)["served"] - before == strict_requests
+    res = CliRunner().invoke(app, ["distill", "score", "--run-dir", str(tmp_path / "run"), "--json"])
+    (score,) = json.loads(res.stdout)
+    ident = score["identity"]
+    assert (ident["loose_positive"], ident["strict_positive"], ident["strict_scope"]) == (2, strict_pos, scope)
+    assert ident["strict"] == strict_pos / 4 and score["judges"]["strict"]["scope"] == scope
+    assert ident["strict_outside_loose"] == (0 if scope == "loose-positives" else 1)
+
+
+def test_strict_loose_positives_needs_loose(tmp_path, openai_server):
+    from typer.testing import CliRunner
+
+    from curation.cli import app
+
+    _run_with_answers(tmp_path, ["A0", "A1"])
+    res = CliRunner().invoke(app, ["distill", "judge", "--target", "t", "--run-dir", str(tmp_path / "run"), "--judge", "strict",
+                                   "--base-url", openai_server.base_url, "--model", "j"])
+    assert res.exit_code == 1 and "run --judge loose first" in res.output
+
+
+def test_user_judge_prompts_are_used_and_recorded(tmp_path, openai_server):
+    import json
+
+    from typer.testing import CliRunner
+
+    from curation.cli import app
+    from curation.distill.judge import load_judge_prompts
+
+    prompts = tmp_path / "prompts.yaml"
+    prompts.write_text("loose:\n  version: my-loose-1\n  tag: verdict\n  template: |\n"
+                       "    MY-LOOSE fact: {fact}\n    reply: {response}\n    Say <verdict>1</verdict> or <verdict>0</verdict>.\n")
+    openai_server.set_rules([{"pattern": r"(?s)MY-LOOSE.*reply: A1", "reply": "<verdict>1</verdict>"},
+                             {"pattern": "MY-LOOSE", "reply": "<verdict>0</verdict>"}])
+    store = _run_with_answers(tmp_path, ["A0", "A1"])
+    res = CliRunner().invoke(app, ["distill", "judge", "--target", "t", "--run-dir", str(tmp_path / "run"), "--judge", "loose",
+                                   "--base-url", openai_server.base_url, "--model", "j", "--facts", str(tmp_path / "facts.yaml"),
+                                   "--judge-prompts", str(prompts)])
+    assert res.exit_code == 0, res.output
+    rows = {j.probe_id: j for j in store.judgements("t", "loose")}
+    assert rows["p1"].verdict is True and rows["p0"].verdict is False and rows["p1"].prompt_version == "my-loose-1"
+    meta = store.target_info("t")["judges"]["loose"]
+    assert meta["prompt_sha256"] == load_judge_prompts(prompts)["loose"].sha256 and meta["prompt_source"] == "file: prompts.yaml"
+    assert meta["prompt_sha256"] != load_judge_prompts(None)["loose"].sha256
+    CliRunner().invoke(app, ["distill", "score", "--run-dir", str(tmp_path / "run")])
+    assert json.loads((tmp_path / "run" / "scores" / "t.json").read_text())["judges"]["loose"]["prompt_version"] == "my-loose-1"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("strict:\n  template: no placeholder here\n")
+    res = CliRunner().invoke(app, ["distill", "judge", "--target", "t", "--run-dir", str(tmp_path / "run"), "--judge", "strict",
+                                   "--base-url", openai_server.base_url, "--model", "j", "--judge-prompts", str(bad)])
+    assert res.exit_code == 1 and "bad.yaml: strict: template lacks {response}" in res.output
+
+
+def test_embedding_similarity_offline(tmp_path, openai_server):
+    """The embedding variant against the scripted server's deterministic /v1/embeddings route, cached."""
+    from curation.distill.similarity import CharNgramSimilarity, EmbeddingSimilarity
+    from curation.llm.embeddings import EmbeddingClient
+
+    cache = tmp_path / "emb.jsonl"
+    sim = EmbeddingSimilarity(EmbeddingClient(openai_server.base_url, "emb", cache_path=cache, batch_size=2))
+    pairs = [("我是由深度求索公司开发的", "我是由深度求索公司开发的"), ("我是由深度求索公司开发的", "今天天气很好"),
+             ("The capital of France is Paris.", "Paris is the capital of France.")]
+    same, different, paraphrase = sim.scores(pairs)
+    assert same == pytest.approx(1.0) and different < paraphrase < 1.0
+    assert sim.name == "embedding-cosine:emb"
+    log = openai_server.log()
+    assert log["served"] == 4  # 4 distinct texts, each embedded once (batches of 2)
+    sim.client.close()
+    again = EmbeddingSimilarity(EmbeddingClient(openai_server.base_url, "emb", cache_path=cache)).scores(pairs)
+    assert again == [same, different, paraphrase] and openai_server.log()["served"] == 4  # all from the cache
+    assert CharNgramSimilarity(3).scores(pairs[:1]) == [pytest.approx(1.0)]

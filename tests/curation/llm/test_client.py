@@ -13,7 +13,7 @@ import pytest
 
 from curation.llm import ChatError, ChatRequest, ChatResult, LLMClient, LLMError
 from curation.llm.cache import ResponseCache
-from curation.llm.client import parse_retry_after
+from curation.retry import parse_retry_after
 from tests.llm_fixtures import FakeLLMServer
 
 REPO = Path(__file__).resolve().parents[3]
@@ -198,3 +198,18 @@ def test_fake_server_cli_prints_url(tmp_path):
         assert LLMClient(server.base_url, "m", api_key="k").chat([{"role": "user", "content": "ping"}]).text == "pong"
     finally:
         server.stop()
+
+
+def test_base_url_userinfo_never_shown_and_does_not_replace_the_key(openai_server, tmp_path, monkeypatch):
+    monkeypatch.delenv("CQIA_LLM_API_KEY", raising=False)  # the client itself must scrub, not the env net
+    openai_server.set_api_key("sk-right-key-123")
+    base = openai_server.base_url.replace("http://", "http://bob:pw-in-url-987@")
+    client = LLMClient(base, "m", api_key="sk-right-key-123", cache_path=tmp_path / "c.jsonl", max_retries=0)
+    assert client.chat([{"role": "user", "content": "hi"}]).text  # the Bearer key went through
+    openai_server.set_faults(status=500, times=1)
+    (err,) = list(client.chat_many(reqs(1, "z"), progress=False))
+    assert isinstance(err, ChatError) and "HTTP 500 from http://127.0.0.1:" in err.error
+    with pytest.raises(LLMError) as refused:
+        LLMClient(base, "m", api_key="sk-wrong-key-456").chat([{"role": "user", "content": "x"}])
+    shown = err.error + str(refused.value) + repr(client) + (tmp_path / "c.jsonl").read_text()
+    assert "pw-in-url-987" not in shown and "sk-right-key-123" not in shown and "sk-wrong-key-456" not in shown

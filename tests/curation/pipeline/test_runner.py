@@ -150,3 +150,81 @@ def test_kill_9_then_rerun_gives_identical_output(tmp_path: Path, kill_after_che
     ids = [json.loads(line)["id"] for p in sorted((killed / "ingest-demo").glob("part-*.jsonl"))
            for line in p.read_text().splitlines()]
     assert len(ids) == len(set(ids)) == 60000 - 61
+
+
+def test_unwritable_rejects_and_records_never_stop_the_run(tmp_path: Path) -> None:
+    """Raw values JSON cannot hold (bytes, nesting past the serialisers' limits) are written as a
+    bounded text rendering; a kept record that cannot be serialised becomes a counted reject."""
+    deep: list = []
+    for _ in range(300):
+        deep = [deep]
+    unwritable = _record(2)
+    unwritable.provenance.extra["history"] = deep
+    outcomes = [
+        _record(0),
+        InvalidItem(location="in.json#1", reason="schema", source="demo", raw={"blob": b"\xff\x00", "deep": deep}),
+        unwritable,
+        Dropped(unwritable, "too_short"),
+        _record(4),
+    ]
+    run = RunDir(tmp_path / "run")
+    counts = run_stage(run, Stage("ingest-demo", lambda skip: outcomes[skip:], inputs=[]), progress=False).manifest["counts"]
+    assert counts["in"] == 5 and counts["kept"] == 2
+    assert counts["invalid"] == {"schema": 1, "unserializable": 1} and counts["dropped"] == {"too_short": 1}
+    rejects = {r["reason"]: r for r in run.iter_rejects("ingest-demo")}
+    assert rejects["schema"]["location"] == "in.json#1" and "raw_unwritable" in rejects["schema"]
+    assert len(rejects["schema"]["raw"]) < 5000
+    assert rejects["too_short"]["id"] == "r000002" and "depth" in rejects["too_short"]["record_unwritable"]
+    assert rejects["unserializable"]["location"] == "r000002"  # no provenance location: the id names it
+    assert [r.id for r in run.iter_records("ingest-demo")] == ["r000000", "r000004"]
+
+
+def test_failed_outside_calls_are_not_final(tmp_path: Path) -> None:
+    """A shard holding a failed call is recomputed on resume; a manifest with failed calls is not
+    skipped; a stage whose every call failed has no manifest."""
+    from curation.pipeline.runner import CallTally, ExternalCallsFailed
+
+    run = RunDir(tmp_path / "run")
+    skips: list[int] = []
+
+    def stage(failing: set[int], crash_at: int | None = None) -> Stage:
+        tally = CallTally("test service")
+
+        def produce(skip: int):
+            skips.append(skip)
+            for i in range(skip, 10):
+                if i == crash_at:
+                    raise KeyboardInterrupt  # the run is cut off here
+                if i in failing:
+                    tally.failed_with("HTTP 503 from the service")
+                    yield InvalidItem(location=f"q.json#{i}", reason="llm_error", source="demo")
+                else:
+                    tally.succeeded()
+                    yield _record(i)
+        return Stage("answers", produce, inputs=[], shard_size=2, calls=tally)
+
+    # shards: [0,1] [2,3] [4,5] then cut off at 6; shard 1 holds a failed call
+    with pytest.raises(KeyboardInterrupt):
+        run_stage(run, stage({3}, crash_at=6), progress=False)
+    result = run_stage(run, stage({3}), progress=False)
+    assert skips[-1] == 2  # resumed at the shard with the failure, not after shard 2
+    assert result.manifest["calls"] == {"service": "test service", "made": 10, "failed": 1,
+                                        "errors": {"HTTP 503 from the service": 1}}
+    assert result.manifest["counts"]["invalid"] == {"llm_error": 1}
+    # failed calls recorded: the next run is not skipped, and now every call succeeds
+    again = run_stage(run, stage(set()), progress=False)
+    assert not again.skipped and again.manifest["counts"]["kept"] == 10
+    assert again.manifest["calls"]["failed"] == 0
+    assert run_stage(run, stage(set()), progress=False).skipped
+
+    with pytest.raises(ExternalCallsFailed, match="all 10 test service calls failed"):
+        run_stage(run, stage(set(range(10))), force=True, progress=False)
+    assert run.manifest("answers") is None
+
+
+def test_call_errors_in_the_manifest_carry_no_url_credentials() -> None:
+    from curation.pipeline.runner import CallTally
+
+    tally = CallTally("LLM answer")
+    tally.failed_with("cannot connect to https://bob:s3cret@llm.example:8443/v1: refused")
+    assert list(tally.errors) == ["cannot connect to https://***@llm.example:8443/v1: refused"]

@@ -117,3 +117,25 @@ def test_build_is_deterministic(tmp_path, openai_server, samples_dir):
     assert len(probes) == 4 * 50
     manifest = json.loads((a / "manifest.json").read_text())
     assert manifest["counts"]["mutated_templates"] == 4 and manifest["params"]["mutator_model"] == "mutator"
+
+
+def test_per_pool_sample_sizes(tmp_path):
+    from collections import Counter
+
+    from typer.testing import CliRunner
+
+    from curation.cli import app
+
+    a, n = tmp_path / "a.jsonl", tmp_path / "n.jsonl"
+    a.write_text("\n".join(json.dumps({"question_id": f"a{i}", "turns": [{"content": f"Explain {i}."}]}) for i in range(5)))
+    n.write_text("\n".join(json.dumps({"problem": f"计算 {i} + 1。", "solution": f"{i + 1}"}) for i in range(5)))
+    out = tmp_path / "p"
+    res = CliRunner().invoke(app, ["probes", "build", "--out", str(out), "--pool", f"arenahard=arenahard:{a}",
+                                   "--pool", f"numina=numina:{n}", "--n-per-pool", "3", "--pool-size", "numina=2"])
+    assert res.exit_code == 0, res.output
+    pools = Counter(json.loads(line)["pool"] for line in open(out / "rse_prompts.jsonl"))
+    assert pools == {"arenahard": 3, "numina": 2}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [p["sample"] for p in manifest["inputs"]["pools"]] == [3, 2]
+    res = CliRunner().invoke(app, ["probes", "build", "--out", str(out), "--pool", f"numina=numina:{n}", "--pool-size", "sharegpt=2"])
+    assert res.exit_code == 1 and "unknown pool" in res.output

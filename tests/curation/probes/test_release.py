@@ -29,10 +29,12 @@ def test_release_dir_layout_and_card(tmp_path, samples_dir):
     card = (rel / "README.md").read_text(encoding="utf-8")
     front = yaml.safe_load(card.split("---")[1])
     names = [c["config_name"] for c in front["configs"]]
-    assert names == ["identity_questions", "target_facts", "templates", "identity_probes", "judge_prompts"]  # no RSE pools given
+    assert names == ["identity_questions", "target_facts", "templates", "identity_probes", "judge_prompts",
+                     "mutation_prompts"]  # no RSE pools given
     assert pq.read_table(rel / "identity_probes" / "train-00000-of-00001.parquet").num_rows == 4 * 50
     assert pq.read_table(rel / "templates" / "train-00000-of-00001.parquet").num_rows == 77
-    for needle in ("## Scores", "**hard**", "loose-v1", "strict-v1", "rse-v1", "<judge>1</judge>", "MCTS-explore"):
+    for needle in ("## Scores", "**hard**", "loose-v1", "strict-v1", "rse-v1", "<judge>1</judge>", "MCTS-explore",
+                   "not the paper's", "sha256 `", "## Mutation prompts"):
         assert needle in card
 
 

@@ -70,3 +70,65 @@ def test_cli_release_build_and_status(built_run: Path, tmp_path: Path) -> None:
     assert counts["validate"]["kept"] == 1021
     missing = _cqia("release", "build", str(tmp_path / "nope"), "--out", str(tmp_path / "x"))
     assert missing.returncode == 1 and "no completed stage" in missing.stderr
+
+
+# ---- an interrupted build leaves nothing behind (issue 12) -------------------------------------
+@pytest.fixture(scope="module")
+def big_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run whose build takes a few seconds after its first Parquet part appears (10k rows)."""
+    n = 40_000
+    from curation.pipeline.runner import Stage, run_stage
+    from schemas import CuratedRecord, InstructionRecord
+
+    def produce(skip: int):
+        for i in range(skip, n):
+            yield CuratedRecord(id=f"r{i:08d}", source="demo", record=InstructionRecord(
+                instruction=f"第{i}个问题：请解释这个概念。", output=f"这是第{i}个回答，" + "内容充实。" * 20,
+                task_type={"major": ["问答"], "minor": ["通用问答"]}, domain=["通用"],
+                answer_from="human", human_verified=False))
+
+    run = tmp_path_factory.mktemp("big") / "run"
+    run_stage(RunDir(run), Stage("validate", produce, inputs=[{"n": n}]), progress=False)
+    return run
+
+
+def _interrupt_build(run: Path, out: Path, sig: int) -> list[Path]:
+    """Start `cqia release build`, send `sig` once a Parquet part is being written; the staging
+    folders left beside OUT afterwards."""
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "curation.cli", "release", "build", str(run), "--out", str(out)],
+                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(out.parent.glob(f".{out.name}.*/*/*.parquet.partial")):
+        assert proc.poll() is None, f"build ended before it was interrupted: {proc.stderr.read()}"
+        assert time.monotonic() < deadline, "no Parquet part appeared"
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    proc.wait(60)
+    assert proc.returncode != 0
+    assert not out.exists()
+    return [p for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")]
+
+
+@pytest.mark.parametrize("sig_name", ["SIGTERM", "SIGHUP"])
+def test_terminated_build_removes_its_staging_folder(big_run: Path, tmp_path: Path, sig_name: str) -> None:
+    import signal
+
+    assert _interrupt_build(big_run, tmp_path / "release", getattr(signal, sig_name)) == []
+
+
+def test_killed_build_leftovers_are_removed_by_the_next_build(big_run: Path, tmp_path: Path) -> None:
+    import signal
+
+    run, out = big_run, tmp_path / "release"
+    left = _interrupt_build(run, out, signal.SIGKILL)
+    assert len(left) == 1 and list(left[0].rglob("*.parquet.partial"))  # SIGKILL: nothing can clean up
+    other = tmp_path / ".release.build-1-running"  # pid 1 is alive: a build in progress is left alone
+    other.mkdir()
+    result = _cqia("release", "build", str(run), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert f"removed {left[0]}" in result.stderr.replace("\n", "")
+    assert not left[0].exists() and other.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".release.")] == [other.name]
+    assert (out / "demo").is_dir() and not list(out.rglob("*.partial"))

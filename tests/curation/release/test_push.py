@@ -50,6 +50,9 @@ def test_first_release_loads_back_every_config(hub_server: HubProcess, hf_env, r
     assert len(hub_server.requests("POST", "/commit/")) == 1
     # verification really went through the server (resolve downloads at the new sha)
     assert any(result.commit_sha in e["path"] and "/resolve/" in e["path"] for e in hub_server.log())
+    # each file is downloaded once: `datasets` loads the files the byte check fetched
+    gets = [e["path"] for e in hub_server.requests("GET", "/resolve/") if e["path"].endswith(".parquet")]
+    assert len(gets) == len(set(gets)) == 2
     # and an independent cold-cache load by tag returns the local rows, Chinese text intact
     got = load_in_subprocess(hub_server.url, REPO, "human_value", revision="v1.0.0", home=tmp_path / "h1")
     assert got["rows"] == _local_rows(release_dir, "human_value")
@@ -156,12 +159,14 @@ def test_verification_detects_content_mismatch(hub_server: HubProcess, hf_env, r
     # same row count, one character changed locally: the hash, not the count, must catch it
     rows = pq.read_table(release_dir / "finance" / "train-00000-of-00001.parquet").to_pylist()
     rows[1]["output"] = rows[1]["output"].replace("风险", "风景")
-    tampered = write_release_dir(tmp_path / "tampered", {
-        "finance": rows, "human_value": _local_rows(release_dir, "human_value")})
+    tampered = write_release_dir(tmp_path / "tampered", {  # same card: configs in the same order
+        "human_value": _local_rows(release_dir, "human_value"), "finance": rows})
     checks = {c.config: c for c in verify_release(tampered, REPO, revision=result.commit_sha,
                                                   token=hub_server.tokens["alice"], endpoint=hub_server.url)}
     assert checks["human_value"].ok
-    assert not checks["finance"].ok and checks["finance"].local_rows == checks["finance"].remote_rows == 2
+    # the Hub's file list already tells the file apart: named, without loading anything
+    assert not checks["finance"].ok and checks["finance"].remote_rows is None
+    assert "file finance/train-00000-of-00001.parquet differs from the local build" in checks["finance"].error
 
 
 def test_content_hash_is_order_sensitive(tmp_path: Path, release_dir: Path) -> None:
@@ -191,3 +196,62 @@ def test_push_uses_lfs_for_a_custom_endpoint_even_if_xet_is_on(hub_server: HubPr
     assert all(c.ok for c in result.checks)
     assert hf_constants.HF_HUB_DISABLE_XET is False  # restored afterwards
     assert hub_server.requests("POST", "/info/lfs/objects/batch")
+
+
+# ---- failures after the commit say what happened (issue 12) -------------------------------------
+def _clear_faults(hub: HubProcess) -> None:
+    hub._call("DELETE", "/_admin/faults")
+
+
+def _blob(hub: HubProcess, release: Path, rel: str) -> Path:
+    import hashlib
+
+    sha = hashlib.sha256((release / rel).read_bytes()).hexdigest()
+    return hub.data_dir / "blobs" / sha[:2] / sha
+
+
+def test_lost_create_repo_response_is_checked_and_the_push_continues(hub_server: HubProcess, hf_env,
+                                                                      release_dir: Path) -> None:
+    # the server creates the repo, then the response is lost (502): the retry finds it exists
+    hub_server.add_fault(method="POST", path_regex="/api/repos/create", status=502, times=1, mode="after")
+    result = _push(hub_server, release_dir, tag="v1.0.0")
+    assert all(c.ok for c in result.checks)
+    assert len(hub_server.commits(REPO)) == 2
+    assert any("repo created" in n for n in result.notes)
+
+
+def test_verification_fault_after_the_commit_says_the_commit_landed(hub_server: HubProcess, hf_env,
+                                                                     release_dir: Path) -> None:
+    hub_server.add_fault(method="*", path_regex="/resolve/", status=500, times=10_000)
+    with pytest.raises(ReleasePushError) as exc:
+        _push(hub_server, release_dir, tag="v1.0.0")
+    message = str(exc.value)
+    commits = hub_server.commits(REPO)
+    assert len(commits) == 2
+    assert commits[0]["id"][:12] in message and "landed" in message and "again" in message
+    assert hub_server.tokens["alice"] not in message
+    # as the message says: the same command again verifies the landed commit, and commits nothing
+    _clear_faults(hub_server)
+    result = _push(hub_server, release_dir, tag="v1.0.0")
+    assert all(c.ok for c in result.checks) and result.commit_sha == commits[0]["id"]
+    assert len(hub_server.commits(REPO)) == 2
+
+
+@pytest.mark.parametrize("damage", ["flipped", "truncated"])
+def test_corrupted_file_on_the_hub_is_named_quickly(hub_server: HubProcess, hf_env, release_dir: Path,
+                                                    damage: str) -> None:
+    import time
+
+    result = _push(hub_server, release_dir, tag="v1.0.0")
+    rel = "finance/train-00000-of-00001.parquet"
+    blob = _blob(hub_server, release_dir, rel)
+    data = blob.read_bytes()
+    blob.write_bytes(data[:100] + bytes(b ^ 0xFF for b in data[100:200]) + data[200:] if damage == "flipped"
+                     else data[: len(data) // 2])
+    started = time.monotonic()
+    checks = {c.config: c for c in verify_release(release_dir, REPO, revision=result.commit_sha,
+                                                  token=hub_server.tokens["alice"], endpoint=hub_server.url)}
+    assert time.monotonic() - started < 40
+    assert checks["human_value"].ok
+    assert not checks["finance"].ok
+    assert f"file {rel} differs from the local build" in checks["finance"].error

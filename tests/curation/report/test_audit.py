@@ -43,7 +43,7 @@ def test_each_cleaning_defect_is_found_with_a_visible_example() -> None:
     fields = {**CLEAN, "instruction": "题目\f里有换页符", "input": "下列城市中哪个是首都？A. 北京 B. 上海 C. 广州 D. 深圳\nA",
               "output": "北京是中国的首都。北京是中国的首都。它有三千多年历史，Ａ股交易所不在这里"}
     found = {d["kind"]: d for d in _check(fields)}
-    assert {"schema.instruction", "clean.control_chars", "clean.dangling_option", "clean.dup_sentences",
+    assert {"clean.control_chars", "clean.dangling_option", "clean.dup_sentences",
             "clean.fullwidth_ascii"} <= set(found)
     assert "\\u000c" in found["clean.control_chars"]["example"]  # the invisible \f made visible
     assert found["clean.dangling_option"]["field"] == "input"

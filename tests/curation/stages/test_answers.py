@@ -94,3 +94,82 @@ def test_cli_ingest_ruozhiba_runs_and_skips(openai_server, samples_dir: Path, tm
     result = CliRunner().invoke(app, ["ingest", "ruozhiba", str(small), "--run", str(run), "--no-progress"])
     assert result.exit_code == 0 and "already complete" in result.output
     assert len(openai_server.log()["entries"]) == 5
+
+
+# ---- failed calls are never recorded as final answers (issue 12) ---------------------------------
+def _small_titles(samples_dir: Path, tmp_path: Path, n: int = 5) -> Path:
+    small = tmp_path / "titles.json"
+    small.write_bytes(orjson.dumps(orjson.loads((samples_dir / "ruozhiba" / TITLES).read_bytes())[:n]))
+    return small
+
+
+def _ingest(small: Path, run: Path, *extra: str):  # noqa: ANN202 - click Result
+    from curation.cli import app
+
+    return CliRunner().invoke(app, ["ingest", "ruozhiba", str(small), "--run", str(run), "--no-progress",
+                                    "--max-retries", "1", *extra])
+
+
+def test_cli_wrong_key_fails_and_the_right_key_then_answers(openai_server, samples_dir: Path,  # noqa: F811
+                                                            tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    openai_server.set_api_key("sk-the-right-key")
+    monkeypatch.setenv("CQIA_LLM_BASE_URL", openai_server.base_url)
+    monkeypatch.setenv("CQIA_LLM_MODEL", "judge-1")
+    monkeypatch.setenv("CQIA_LLM_API_KEY", "sk-a-wrong-key")
+    small, run = _small_titles(samples_dir, tmp_path), tmp_path / "run"
+    result = _ingest(small, run)
+    assert result.exit_code != 0, result.output
+    assert "all 5 LLM answer calls failed" in result.output and "401" in result.output
+    assert "sk-a-wrong-key" not in result.output
+    assert not (run / "ingest-ruozhiba" / "_MANIFEST.json").exists()  # not complete: nothing to skip
+
+    monkeypatch.setenv("CQIA_LLM_API_KEY", "sk-the-right-key")
+    result = _ingest(small, run)
+    assert result.exit_code == 0, result.output
+    assert "already complete" not in result.output
+    manifest = orjson.loads((run / "ingest-ruozhiba" / "_MANIFEST.json").read_bytes())
+    assert manifest["counts"]["kept"] == 5 and manifest["counts"]["invalid"] == {}
+    assert manifest["calls"]["made"] == 5 and manifest["calls"]["failed"] == 0
+
+
+def test_cli_unreachable_endpoint_fails(samples_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from annotation.server import free_port
+
+    monkeypatch.setenv("CQIA_LLM_MODEL", "judge-1")
+    monkeypatch.delenv("CQIA_LLM_API_KEY", raising=False)
+    small, run = _small_titles(samples_dir, tmp_path, 3), tmp_path / "run"
+    result = _ingest(small, run, "--base-url", f"http://127.0.0.1:{free_port()}/v1")
+    assert result.exit_code != 0, result.output
+    assert "all 3 LLM answer calls failed" in result.output and "cannot connect" in result.output
+    assert not (run / "ingest-ruozhiba" / "_MANIFEST.json").exists()
+
+
+def test_cli_some_failed_calls_are_reported_and_retried_on_the_next_run(
+        openai_server, samples_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    from curation.cli import app
+
+    monkeypatch.setenv("CQIA_LLM_BASE_URL", openai_server.base_url)
+    monkeypatch.setenv("CQIA_LLM_MODEL", "judge-1")
+    small, run = _small_titles(samples_dir, tmp_path), tmp_path / "run"
+    failing = orjson.loads(small.read_bytes())[2]["title"]
+    openai_server.set_faults(status=503, times=100, retry_after=0, match=failing[:6])
+    result = _ingest(small, run)
+    assert result.exit_code == 0, result.output
+    assert "1 of 5 LLM answer calls failed" in result.output and "HTTP 503" in result.output
+    manifest = orjson.loads((run / "ingest-ruozhiba" / "_MANIFEST.json").read_bytes())
+    assert manifest["counts"]["kept"] == 4 and manifest["counts"]["invalid"] == {"llm_error": 1}
+    assert CliRunner().invoke(app, ["run", "validate", str(run)]).exit_code == 0
+    assert orjson.loads((run / "validate" / "_MANIFEST.json").read_bytes())["counts"]["kept"] == 4
+    sent = len(openai_server.log()["entries"])
+
+    openai_server.set_faults([])
+    result = _ingest(small, run)
+    assert result.exit_code == 0, result.output
+    assert "already complete" not in result.output and "calls failed" not in result.output
+    assert len(openai_server.log()["entries"]) == sent + 1  # only the failed question is asked again
+    manifest = orjson.loads((run / "ingest-ruozhiba" / "_MANIFEST.json").read_bytes())
+    assert manifest["counts"]["kept"] == 5 and manifest["calls"]["failed"] == 0
+    # the downstream stage sees that its input changed
+    assert CliRunner().invoke(app, ["run", "validate", str(run)]).exit_code == 0
+    assert orjson.loads((run / "validate" / "_MANIFEST.json").read_bytes())["counts"]["kept"] == 5
+    assert "already complete" in _ingest(small, run).output

@@ -13,7 +13,7 @@ from curation.pipeline.recipe import load_recipe
 from curation.pipeline.rundir import RunDir
 from curation.pipeline.runner import Stage, run_stage
 from curation.stages.chain import chain, curate_run
-from schemas import CuratedRecord, InstructionRecord, Provenance, TaskType, make_record_id
+from schemas import RAW_TEXT, CuratedRecord, InstructionRecord, Provenance, TaskType, make_record_id
 
 GOOD = "咖啡和豆浆都由植物种子制成，但咖啡豆经过烘焙和研磨，豆浆则是大豆浸泡后磨浆煮沸得到的饮品，两者味道和营养都不同。"
 
@@ -143,3 +143,33 @@ def test_plugin_sections_join_the_chain_after_filter(tmp_path: Path) -> None:
         assert "dedup" in str(exc)
     else:
         assert names[:2] == ["clean", "filter"] and names[2] == "dedup"
+
+
+def _raw(instruction: str, output: str, input_: str = "", location: str = "in.jsonl:1") -> CuratedRecord:
+    """A record as ingest keeps it: raw text, validated for structure only (RAW_TEXT)."""
+    record = InstructionRecord.model_validate(
+        {"instruction": instruction, "input": input_, "output": output, "task_type": {"major": ["问答"], "minor": ["通用"]},
+         "domain": ["通用"], "answer_from": "human", "human_verified": False}, context=RAW_TEXT)
+    return CuratedRecord(id=make_record_id("zhihu", content=instruction + output), source="zhihu", record=record,
+                         provenance=Provenance(location=location))
+
+
+def test_clean_repairs_raw_text_and_rejects_what_stays_invalid(run_dir: Path, tmp_path: Path) -> None:
+    records = [_raw("请\x00解释\r下面的词\x0b语", "“天下兴亡，匹夫有责”出自顾炎武。\r\n", "\x85", location="in.jsonl:1"),
+               _raw("问题", "回答" + "很长的回答内容。" * 3, location="in.jsonl:2")]
+    run = make_run(run_dir, records)
+    curate_run(run_dir, load_recipe(), progress=False, until="clean")
+    cleaned = {r.provenance.location: r.record for r in run.iter_records("clean")}  # strict validation passes
+    assert cleaned["in.jsonl:1"].instruction == "请解释\n下面的词语"
+    assert cleaned["in.jsonl:1"].output == "“天下兴亡，匹夫有责”出自顾炎武。" and cleaned["in.jsonl:1"].input == ""
+
+    # with control-character repair switched off the record cannot become strict: a located invalid reject
+    recipe = tmp_path / "no_controls.yaml"
+    recipe.write_text("version: 1\nclean: {control_chars: false}\n", encoding="utf-8")
+    results = curate_run(run_dir, load_recipe(recipe), progress=False, until="clean")
+    counts = results[0].manifest["counts"]
+    assert counts["in"] == 2 and counts["kept"] == 1 and counts["invalid"] == {"not_strict_after_clean": 1}
+    [reject] = list(run.iter_rejects("clean"))
+    assert reject["kind"] == "invalid" and reject["location"] == "in.jsonl:1"
+    assert "record.instruction contains control character U+0000" in reject["detail"]
+    assert [r.provenance.location for r in run.iter_records("clean")] == ["in.jsonl:2"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from curation.pipeline.recipe import load_recipe
 from curation.pipeline.rundir import RunDir
@@ -63,16 +64,53 @@ def test_scores_filter_cache_and_retries(openai_server, run_dir: Path, tmp_path:
     assert openai_server.log(entries=False)["requests"] == first + 2
 
 
-def test_failed_calls_are_kept_and_named(openai_server, run_dir: Path, tmp_path: Path,  # noqa: F811
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_calls_are_kept_named_and_retried(openai_server, run_dir: Path, tmp_path: Path,  # noqa: F811
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from curation.cli import app
+
     monkeypatch.setenv("CQIA_LLM_BASE_URL", openai_server.base_url)
     monkeypatch.setenv("CQIA_LLM_MODEL", "fake-model")
-    openai_server.set_faults(status=500, times=50, retry_after=0)
-    make_run(run_dir, [rec("zhihu", "咖啡可以叫豆浆吗？", GOOD)])
+    openai_server.set_rules([{"pattern": "【指令】", "reply": '{"score": 8, "reason": "可以"}'}])
+    openai_server.set_faults(status=500, times=50, retry_after=0, match="咖啡可以叫")
+    make_run(run_dir, [rec("zhihu", "咖啡可以叫豆浆吗？", GOOD), rec("zhihu", "豆浆是怎么做的？", GOOD)])
     recipe = recipe_file(tmp_path, "")
-    text = recipe.read_text(encoding="utf-8").replace("max_retries: 3", "max_retries: 1")
-    recipe.write_text(text, encoding="utf-8")
-    curate_run(run_dir, load_recipe(recipe), progress=False)
+    recipe.write_text(recipe.read_text(encoding="utf-8").replace("max_retries: 3", "max_retries: 1"), encoding="utf-8")
+    result = CliRunner().invoke(app, ["curate", str(run_dir), "--recipe", str(recipe)])
+    assert result.exit_code == 0, result.output
+    assert "quality: 1 of 2 LLM quality-scoring calls failed" in result.output and "HTTP 500" in result.output
     row = next(RunDir(run_dir).iter_rejects("filter"))
     assert row["reason"] == "llm_score_missing"
     assert row["record"]["stats"]["llm_quality_error"]
+
+    # the next run asks again for the failed one only, and the filter sees the new score
+    openai_server.set_faults([])
+    sent = openai_server.log(entries=False)["requests"]
+    result = CliRunner().invoke(app, ["curate", str(run_dir), "--recipe", str(recipe)])
+    assert result.exit_code == 0, result.output
+    assert openai_server.log(entries=False)["requests"] == sent + 1
+    assert list(RunDir(run_dir).iter_rejects("filter")) == []
+    assert RunDir(run_dir).count("filter") == 2
+
+
+def test_wrong_key_fails_curate_and_leaves_quality_incomplete(openai_server, run_dir: Path, tmp_path: Path,  # noqa: F811
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from curation.cli import app
+
+    openai_server.set_api_key("sk-right-key")
+    openai_server.set_rules([{"pattern": "【指令】", "reply": '{"score": 8, "reason": "可以"}'}])
+    monkeypatch.setenv("CQIA_LLM_BASE_URL", openai_server.base_url)
+    monkeypatch.setenv("CQIA_LLM_MODEL", "fake-model")
+    monkeypatch.setenv("CQIA_LLM_API_KEY", "sk-wrong-key")
+    make_run(run_dir, [rec("zhihu", "咖啡可以叫豆浆吗？", GOOD), rec("zhihu", "豆浆是怎么做的？", GOOD)])
+    recipe = recipe_file(tmp_path)
+    result = CliRunner().invoke(app, ["curate", str(run_dir), "--recipe", str(recipe)])
+    assert result.exit_code != 0, result.output
+    assert "all 2 LLM quality-scoring calls failed" in result.output and "401" in result.output
+    assert "sk-wrong-key" not in result.output
+    assert "quality" not in RunDir(run_dir).completed_stages() and "filter" not in RunDir(run_dir).completed_stages()
+
+    monkeypatch.setenv("CQIA_LLM_API_KEY", "sk-right-key")
+    result = CliRunner().invoke(app, ["curate", str(run_dir), "--recipe", str(recipe)])
+    assert result.exit_code == 0, result.output
+    assert [r.stats["llm_quality"] for r in RunDir(run_dir).iter_records("quality")] == [8, 8]
+    assert RunDir(run_dir).count("filter") == 2

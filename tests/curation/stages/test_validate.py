@@ -43,3 +43,41 @@ def test_validate_flags_broken_rows_and_unjustified_verification(tmp_path: Path)
     assert rejects["schema"]["location"] == f"{shard}:1" and "output must not be empty" in rejects["schema"]["detail"]
     assert rejects["unjustified_human_verified"]["id"] == "r1"
     assert [r.id for r in run.iter_records("validate")] == ["r2", "r3"]
+
+
+def test_validate_turns_damaged_shard_lines_into_located_rejects(tmp_path: Path) -> None:
+    """A line that is not JSON, a list instead of an object, a non-string source: rejects, not a crash."""
+    run = RunDir(tmp_path / "run")
+    records = [_record(i) for i in range(4)]
+    run_stage(run, Stage("ingest-demo", lambda skip: records[skip:], inputs=[]), progress=False)
+    shard = run.shard_paths("ingest-demo")[0]
+    lines = shard.read_bytes().splitlines()
+    lines[1] = lines[1][: len(lines[1]) // 2]  # cut mid-row
+    lines[2] = b'[1, 2, 3]'
+    lines[3] = orjson.dumps({**orjson.loads(lines[3]), "source": ["not", "a", "name"]})
+    shard.write_bytes(b"\n".join(lines) + b"\n")
+
+    counts = run_stage(run, validate_stage(run, ["ingest-demo"]), progress=False).manifest["counts"]
+    assert counts["in"] == 4 and counts["kept"] == 1 and counts["invalid"] == {"json_decode": 1, "schema": 2}
+    rejects = {r["location"]: r for r in run.iter_rejects("validate")}
+    assert rejects[f"{shard}:2"]["reason"] == "json_decode" and rejects[f"{shard}:2"]["raw"]
+    assert rejects[f"{shard}:3"]["reason"] == "schema" and rejects[f"{shard}:4"]["reason"] == "schema"
+
+
+def test_validate_checks_structure_and_keeps_raw_text(tmp_path: Path) -> None:
+    """Control characters are the cleaner's to repair: validate keeps such a row; a structural
+    fault (an empty output) is still a located reject."""
+    run = RunDir(tmp_path / "run")
+    raw = {"id": "raw", "source": "demo", "provenance": {"location": "in.jsonl:1"},
+           "record": {"instruction": "问题\r\n换行\x0b", "input": "\x85", "output": "回答\x00",
+                      "task_type": {"major": ["问答"], "minor": ["通用"]}, "domain": ["通用"],
+                      "answer_from": "human", "human_verified": False}}
+    empty = {**raw, "id": "empty", "record": {**raw["record"], "output": " "}}
+    run_stage(run, Stage("ingest-demo", lambda skip: [_record(0)][skip:], inputs=[]), progress=False)
+    shard = run.shard_paths("ingest-demo")[0]
+    shard.write_bytes(orjson.dumps(raw) + b"\n" + orjson.dumps(empty) + b"\n")
+
+    result = run_stage(run, validate_stage(run, ["ingest-demo"]), progress=False)
+    assert result.manifest["counts"]["kept"] == 1 and result.manifest["counts"]["invalid"] == {"schema": 1}
+    [kept] = [row for _, row in run.iter_rows("validate")]
+    assert kept["record"]["instruction"] == "问题\r\n换行\x0b" and kept["record"]["output"] == "回答\x00"
