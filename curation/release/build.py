@@ -134,6 +134,15 @@ class _ConfigWriter:
             return True
         return False
 
+    def _open(self) -> None:
+        """Start the next shard file (`.partial` until the release is complete)."""
+        if self.writer is None:
+            path = self.directory / f"train-{len(self.shards):05d}.parquet.partial"
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self.writer = open_writer(path, self.schema, compression=self.compression, cdc=self.cdc)
+            self.shards.append(path)
+            self.rows_in_shard = 0
+
     def _convert(self) -> None:
         import pyarrow as pa
 
@@ -141,6 +150,7 @@ class _ConfigWriter:
             return
         table = pa.Table.from_pylist(self.rows, schema=self.schema)
         self.rows = []
+        self._open()  # the shard exists from its first batch on, though its row group is written later
         self.tables.append(table)
         self.buffered_bytes += table.nbytes
         self.buffered_rows += table.num_rows
@@ -157,12 +167,7 @@ class _ConfigWriter:
         self.tables, self.buffered_bytes, self.buffered_rows = [], 0, 0
         offset = 0
         while offset < table.num_rows:
-            if self.writer is None:
-                path = self.directory / f"train-{len(self.shards):05d}.parquet.partial"
-                self.directory.mkdir(parents=True, exist_ok=True)
-                self.writer = open_writer(path, self.schema, compression=self.compression, cdc=self.cdc)
-                self.shards.append(path)
-                self.rows_in_shard = 0
+            self._open()
             chunk = table.slice(offset, self.shard_rows - self.rows_in_shard)
             self.writer.write_table(chunk, row_group_size=chunk.num_rows)
             offset += chunk.num_rows

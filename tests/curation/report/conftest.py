@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import artefact, browser  # noqa: F401
-
 REPO = Path(__file__).resolve().parents[3]
 DEMO = REPO / "curation" / "data" / "demo"
 
