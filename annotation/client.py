@@ -40,6 +40,9 @@ ENV_URL = ("CQIA_LS_URL", "LABEL_STUDIO_URL")
 ENV_KEY = ("CQIA_LS_API_KEY", "LABEL_STUDIO_API_KEY")
 
 
+
+RESTART_WINDOW_S = 90.0  # how long retryable calls keep trying a server that answered before
+
 class LSError(RuntimeError):
     """Any Label Studio failure with a message fit for a user (no secrets)."""
 
@@ -171,10 +174,15 @@ class Client:
 
         The Label Studio policy: up to `retries` retries of timeouts, dropped connections, 429/5xx
         and "cannot connect" once the server has answered, waiting `backoff * 2**n` (+ jitter, at
-        most 30 s). `retry=False` for calls that must never be sent twice (imports, creations).
+        most 30 s), for at least RESTART_WINDOW_S seconds. `retry=False` for calls that must never be sent
+        twice (imports, creations).
         """
+        # At least `retries` retries and, for a server seen up that is restarting, at least
+        # RESTART_WINDOW_S seconds of them (a restart on a loaded machine takes longer than 5 quick tries).
+        stop = (stop_after_attempt(self.retries + 1) & stop_after_delay(RESTART_WINDOW_S)) if retry \
+            else stop_after_attempt(1)
         policy = Retrying(
-            stop=stop_after_attempt((self.retries if retry else 0) + 1),
+            stop=stop,
             retry=retry_if_exception(self._retryable),
             wait=wait_exponential_jitter(multiplier=self.backoff, max=30.0, jitter=self.backoff / 2),
             sleep=self.sleep,

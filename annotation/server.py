@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -143,6 +144,10 @@ def die_with_parent_preexec() -> Callable[[], None] | None:
     (prctl PR_SET_PDEATHSIG); None where that does not exist. libc is looked up here, before the
     fork, so the child only makes the call."""
     if not sys.platform.startswith("linux"):
+        return None
+    if threading.current_thread() is not threading.main_thread():
+        # PR_SET_PDEATHSIG follows the starting *thread*: a server started from a helper thread
+        # would be killed the moment that thread returns. The CLI starts servers from the main thread.
         return None
     try:
         prctl = ctypes.CDLL(None, use_errno=True).prctl

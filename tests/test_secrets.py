@@ -157,7 +157,11 @@ def test_no_planted_secret_reaches_any_file_or_output(tmp_path: Path, samples_di
         assert "HTTP 401" in told and "refused an API key" in told
 
         cli("run", "validate", str(run))
-        cli("curate", str(run))
+        # The synthetic answers repeat lines on purpose (planted URLs); the duplicate-lines filter is
+        # not what this test is about, and every source must reach the release to be grepped there.
+        recipe = tmp_path / "recipe.yaml"
+        recipe.write_text("filter:\n  max_dup_line_frac: null\n", encoding="utf-8")
+        cli("curate", str(run), "--recipe", str(recipe))
         cli("release", "build", str(run), "--out", str(release))
         cli("release", "push", str(release), "--repo-id", "cqia/secrets-test", "--tag", "v0.0.1",
             "--endpoint", hub.url, HF_TOKEN=SECRETS["hf_token"])
