@@ -12,6 +12,7 @@ char-5-gram Jaccard >= 0.7). Timing is end to end: read input, dedup, write outp
 
     python scripts/bench_dedup.py            # 1M records, 3 runs each
     python scripts/bench_dedup.py --quick    # 20k records, 1 run (smoke test)
+    python scripts/bench_dedup.py --quick --no-dj --fold-compare   # cost of dedup.fold_script
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from benchcommon import REPO, ensure_data_juicer, last_json, measure, median  # 
 PY = sys.executable
 
 
-def _ours(corpus: Path, labels_out: Path, workers: int) -> None:
+def _ours(corpus: Path, labels_out: Path, workers: int, fold_script: bool = True) -> None:
     """Worker: run the dedup stage, then dump each row's cluster label (kept row index)."""
     import time
 
@@ -40,7 +41,8 @@ def _ours(corpus: Path, labels_out: Path, workers: int) -> None:
 
     run = RunDir(corpus / "run")
     started = time.perf_counter()
-    stage = dedup_stage(run, "ingest-bench", DedupConfig(workers=workers), name="dedup-bench")
+    stage = dedup_stage(run, "ingest-bench", DedupConfig(workers=workers, fold_script=fold_script),
+                        name="dedup-bench")
     manifest = run_stage(run, stage, force=True, progress=False).manifest
     seconds = time.perf_counter() - started
     n = run.count("ingest-bench")
@@ -115,11 +117,17 @@ def main() -> None:
     parser.add_argument("--dj-max-n", type=int, default=300_000,
                         help="Skip data-juicer above this many records: at 1M it held >14 GB RSS here.")
     parser.add_argument("--json", type=Path, help="Also write the results here.")
+    parser.add_argument("--fold-compare", action="store_true",
+                        help="Also run cqia with dedup.fold_script off (tool cqia-no-fold).")
+    parser.add_argument("--no-fold-script", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("worker", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         kind, corpus, labels = args.worker
-        (_ours if kind == "_ours" else _dj)(Path(corpus), Path(labels), args.workers)
+        if kind == "_ours":
+            _ours(Path(corpus), Path(labels), args.workers, fold_script=not args.no_fold_script)
+        else:
+            _dj(Path(corpus), Path(labels), args.workers)
         return
 
     import numpy as np
@@ -135,6 +143,8 @@ def main() -> None:
           f"{corpus['generated_duplicates']} generated duplicates, {corpus['pairs']} labelled pairs", file=sys.stderr)
     pairs = [json.loads(line) for line in (out / "pairs.jsonl").read_text().splitlines()]
     tools = {"cqia": [PY, __file__, "--workers", str(args.workers), "_ours"]}
+    if args.fold_compare:
+        tools["cqia-no-fold"] = [PY, __file__, "--workers", str(args.workers), "--no-fold-script", "_ours"]
     if not args.no_dj and n > args.dj_max_n:
         print(f"skipping data-juicer: {n} > --dj-max-n {args.dj_max_n} (its memory grows past 14 GB at 1M)",
               file=sys.stderr)

@@ -49,7 +49,7 @@ def _text(obj: dict[str, Any], key: str, *, required: bool) -> str:
     return value
 
 
-def _map_alpaca(obj: dict[str, Any], settings: SourceSettings) -> tuple[dict[str, Any], dict[str, Any]]:
+def _map_alpaca(obj: dict[str, Any], settings: SourceSettings | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     fields = {
         "instruction": _text(obj, "instruction", required=True),
         "input": _text(obj, "input", required=False),
@@ -94,7 +94,7 @@ def _turn_text(value: Any, index: int) -> str:
     raise ItemError("wrong_type", f"turn {index} needs string 'from'/'role' and 'value'/'content'")
 
 
-def _map_sharegpt(obj: dict[str, Any], settings: SourceSettings) -> tuple[dict[str, Any], dict[str, Any]]:
+def _map_sharegpt(obj: dict[str, Any], settings: SourceSettings | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     turns = _turns(obj)
     system = obj.get("system") if isinstance(obj.get("system"), str) else ""
     system = system or next((v for r, v in turns if r in _SYSTEM_ROLES), "")
@@ -130,6 +130,33 @@ def _upstream_answer_from(fields: dict[str, Any], extra: dict[str, Any]) -> None
     if isinstance(value, str) and value.lower() == "expert":
         fields["answer_from"] = "human"
         extra["answer_from_upstream"] = value
+
+
+_COIG_ONLY = {"task_type", "domain", "answer_from", "human_verified", "copyright", "metadata"}
+
+
+def detect_format(obj: Any) -> str | None:
+    """The import format an item looks like (coig-cqia, alpaca or sharegpt), or None."""
+    if not isinstance(obj, dict):
+        return None
+    if "conversations" in obj or "messages" in obj:
+        return "sharegpt"
+    if "instruction" in obj and "output" in obj:
+        return "coig-cqia" if _COIG_ONLY & set(obj) else "alpaca"
+    return None
+
+
+def map_fields(obj: Any, fmt: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(record fields as found, provenance extra) of one item, without validating them (audits
+    check them); raises ItemError (with a reason code) when the item is not of that format."""
+    if not isinstance(obj, dict):
+        raise ItemError("wrong_type", f"item is {type(obj).__name__}, expected an object")
+    if fmt == "coig-cqia":
+        return dict(obj), {}
+    mapper = {"alpaca": _map_alpaca, "sharegpt": _map_sharegpt}.get(fmt)
+    if mapper is None:
+        raise ValueError(f"unknown import format {fmt!r}; choose one of {FORMATS}")
+    return mapper(obj)
 
 
 def _build(

@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+# One session browser for every real-browser test (annotation UI, curation report): Playwright's sync
+# API allows one instance per thread, so the fixture is defined here once, not per package conftest.
+from tests.browser import browser  # noqa: F401
+
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -178,7 +178,9 @@ def test_no_planted_secret_reaches_any_file_or_output(tmp_path: Path, samples_di
     manifest = json.loads((run / "ingest-zhihu" / "_MANIFEST.json").read_text())
     assert manifest["counts"]["kept"] >= 7 and manifest["counts"]["invalid"] == {"fetch_failed": 1}
     assert json.loads((run / "ingest-ruozhiba" / "_MANIFEST.json").read_text())["counts"]["invalid"] == {"llm_error": 2}
-    assert sorted(p.name for p in release.iterdir()) == ["README.md", "douban", "ruozhiba", "zhihu"]
+    # (the card's figures, stage parameters and licence file are published too, and scanned below)
+    assert sorted(p.name for p in release.iterdir()) == ["LICENSE.md", "README.md", "assets", "cqia_pipeline.yaml",
+                                                         "douban", "ruozhiba", "zhihu"]
     written = {p: p.read_bytes().decode("utf-8", "replace") for p in work.rglob("*") if p.is_file()}
     assert any(p.suffix == ".parquet" for p in written) and any("_raw_cache" in str(p) for p in written)
     assert "access_token=REDACTED" in (run / "ingest-zhihu" / "_MANIFEST.json").read_text()

@@ -10,6 +10,7 @@ import typer
 
 from curation.cli import (
     annotate,
+    audit,
     curate,
     dedup,
     demo,
@@ -19,6 +20,7 @@ from curation.cli import (
     ingest_web,  # noqa: F401  (registers `ingest zhihu|segmentfault|douban|xhs|wikihow|zhidao`)
     probes,
     release,
+    report,
     run,
     schema,
 )
@@ -35,6 +37,8 @@ app.command("curate")(curate.curate)
 dedup.register(app)  # `cqia dedup RUN`, `cqia decontam RUN --against FILE...`
 app.add_typer(annotate.app, name="annotate")
 app.add_typer(release.app, name="release")
+report.register(app)  # `cqia report RUN`
+audit.register(app)  # `cqia audit PATH... | --repo-id ORG/NAME`
 app.add_typer(probes.app, name="probes")
 app.add_typer(distill.app, name="distill")
 app.add_typer(schema.app, name="schema")

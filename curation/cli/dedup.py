@@ -35,6 +35,8 @@ def dedup(
     exact: Annotated[bool, typer.Option(help="Exact dedup on normalized text first.")] = True,
     near: Annotated[bool, typer.Option(help="MinHash LSH near-dedup.")] = True,
     across_sources: Annotated[bool, typer.Option(help="Compare records of different sources.")] = True,
+    fold_script: Annotated[bool, typer.Option(help="Fold traditional/Taiwan text to simplified before matching.")]
+    = True,
     verify: Annotated[bool, typer.Option(help="Check LSH candidates' signature similarity.")] = True,
     workers: Annotated[int, typer.Option(help="Local processes (0 = all cores).")] = 0,
     force: Annotated[bool, typer.Option(help="Recompute even if complete.")] = False,
@@ -47,7 +49,7 @@ def dedup(
     try:
         config = DedupConfig(threshold=threshold, shingle=shingle, ngram=ngram, segmenter=segmenter,
                              num_perm=num_perm, exact=exact, near=near, across_sources=across_sources,
-                             verify=verify, workers=workers)
+                             fold_script=fold_script, verify=verify, workers=workers)
         rundir = RunDir(run)
         stage = dedup_stage(rundir, _upstream(rundir, upstream, name), config, name=name)
         with stage_executor(executor, ray_address, workers) as ex:

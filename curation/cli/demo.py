@@ -155,6 +155,8 @@ def demo(
         release_dir = run / "release"
         _step("4. release build")
         cqia("release", "build", run, "--out", release_dir, "--overwrite", "--pretty-name", "cqia demo release")
+        _step("4b. curation report: funnel, distributions, duplicates, samples (HTML + figures + JSON)")
+        cqia("report", run, "--out", run / "report")
         tag = None
         if push:
             _step("5. push to the local Hub, tag, load back and verify")
@@ -248,5 +250,9 @@ def _summary(run: Path, release_dir: Path, tag: str | None) -> None:
     if (run / "label-studio").exists():
         places.add_row("Label Studio data (project cqia-demo)", str((run / "label-studio").resolve()))
     places.add_row("rejects (reason + location)", f"{run.resolve()}/<stage>/rejects-*.jsonl")
+    report = (run / "report" / "report.html").resolve()
+    places.add_row("curation report (HTML, figures, summary.json)", str(report.parent))
     stdout.print(places)
     stdout.print(f"[bold green]Result:[/] release in {release_dir.resolve()}")
+    stdout.print(f"[bold green]Report:[/] {report.as_uri()}  (open it in a browser; works offline)",
+                 soft_wrap=True)

@@ -37,18 +37,21 @@ def build(
     license_: Annotated[str, typer.Option("--license", help="Dataset-level license id for the card.")] = "other",
     shard_rows: Annotated[int, typer.Option(help="Max rows per Parquet shard.")] = 500_000,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing release directory.")] = False,
+    compression: Annotated[str, typer.Option(help="Parquet compression: zstd or snappy (what datasets uses).")]
+    = "zstd",
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = None,
     workers: WorkersOpt = None,
 ) -> None:
-    """Write OUT/<config>/train-*.parquet and OUT/README.md (dataset card)."""
+    """Write OUT/<config>/train-*.parquet, OUT/README.md (dataset card), OUT/assets/*.png (figures),
+    OUT/cqia_pipeline.yaml (stage parameters) and, for license other, OUT/LICENSE.md."""
     from curation.release.build import ReleaseBuildError, build_release
 
     try:
         with stage_executor(executor, ray_address, workers) as ex:
             summary = build_release(
                 run, out, stage=stage, pretty_name=pretty_name, dataset_license=license_,
-                shard_rows=shard_rows, overwrite=overwrite, executor=ex,
+                shard_rows=shard_rows, overwrite=overwrite, compression=compression, executor=ex,
             )
     except (ReleaseBuildError, RunDirError) as exc:
         fail(str(exc))

@@ -1,8 +1,13 @@
 """Assemble a run's final stage into a Hub-layout release: Parquet per config + dataset card.
 
-Streaming: one ParquetWriter per config, row groups flushed every `batch_rows`, so memory is
-bounded by (configs × batch) rather than by dataset size. Per-config statistics for the card
-are kept as compact integer arrays.
+Streaming: one ParquetWriter per config. Rows become Arrow tables every `batch_rows`; a row group
+is written when a config's tables reach `datasets`' row-group size (100 MB uncompressed) or when
+all configs together hold `buffer_bytes`, so memory is bounded by that budget, not by dataset
+size. The stage's shards are converted into Arrow pieces by executor tasks and streamed here in
+shard order, so the bytes do not depend on the executor. Parquet is written as `datasets` writes it for the Hub (content-defined chunking, page
+index: release/parquet.py) but with zstd, which made releases ~21% smaller than Snappy with the
+same re-upload share (docs/benchmarks.md). Per-config statistics for the card are kept as compact
+integer arrays.
 
 The release is written into a hidden staging folder beside OUT (`.OUT.build-<pid>-<random>`) and
 renamed into place at the end, so OUT is never half-written. Every exit path through Python
@@ -25,12 +30,15 @@ from pathlib import Path
 from typing import Any
 
 from curation.pipeline.rundir import RunDir
-from curation.release.card import render_card
+from curation.release.assets import released_stages, write_assets
+from curation.release.card import ALL_CONFIG, render_card
+from curation.release.parquet import max_row_group_bytes, open_writer
 from schemas.features import release_features
 from schemas.redact import env_secrets, redact_obj, redact_text
 from schemas.verification import STATES, verification_state
 
 DEFAULT_SHARD_ROWS = 500_000
+DEFAULT_BUFFER_BYTES = 256 * 1024 * 1024
 
 
 class ReleaseBuildError(RuntimeError):
@@ -79,6 +87,7 @@ class ConfigStats:
         self.output_len.extend(other.output_len)
         self.verification.update(other.verification)
         self.verified_over_dissent += other.verified_over_dissent
+
     def add_verification(self, human_verified: bool, extra: dict[str, Any]) -> None:
         """Count the row's verification state (schemas/verification.py) for the card."""
         state = verification_state(human_verified, extra)
@@ -117,24 +126,34 @@ class ReleaseSummary:
 
 
 class _ConfigWriter:
-    """Writes one config's rows into numbered Parquet shards, renamed `-of-N` at the end. Rows
-    arrive as Arrow tables (one per input shard) and leave in row groups of exactly `batch_rows`
-    (the last one shorter, and none across a Parquet shard boundary), however they arrived."""
+    """Writes one config's rows into numbered Parquet shards, renamed `-of-N` at the end. Rows arrive
+    as Arrow tables (one per input shard) and are cut into `batch_rows` batches whatever their size,
+    so row groups fall in the same places however the stage was partitioned."""
 
-    def __init__(self, directory: Path, schema: Any, shard_rows: int, batch_rows: int) -> None:
-        self.directory, self.schema = directory, schema
-        self.shard_rows, self.batch_rows = shard_rows, batch_rows
+    def __init__(self, directory: Path, schema: Any, shard_rows: int, batch_rows: int, row_group_bytes: int,
+                 compression: str, cdc: bool = True) -> None:
+        self.directory, self.schema, self.cdc = directory, schema, cdc
+        self.shard_rows, self.batch_rows, self.row_group_bytes = shard_rows, batch_rows, row_group_bytes
+        self.compression = compression
         self.pending: list[Any] = []
         self.pending_rows = 0
+        self.tables: list[Any] = []
+        self.buffered_bytes = 0
+        self.buffered_rows = 0
         self.shards: list[Path] = []
         self.writer: Any = None
         self.rows_in_shard = 0
 
-    def add_table(self, table: Any) -> None:
+    def add_table(self, table: Any) -> int:
+        """Queue an input shard's rows; returns how many batches were converted (the caller may then
+        check the memory budget)."""
         self.pending.append(table)
         self.pending_rows += table.num_rows
+        batches = 0
         while self.pending_rows >= self.batch_rows:
-            self._write(self._take(self.batch_rows))
+            self._convert(self._take(self.batch_rows))
+            batches += 1
+        return batches
 
     def _take(self, rows: int) -> Any:
         import pyarrow as pa
@@ -143,21 +162,39 @@ class _ConfigWriter:
         head, rest = table.slice(0, rows), table.slice(rows)
         self.pending = [rest] if rest.num_rows else []
         self.pending_rows = rest.num_rows
-        return head
+        return head.combine_chunks()
 
-    def _write(self, table: Any) -> None:
-        import pyarrow.parquet as pq
+    def _open(self) -> None:
+        """Start the next shard file (`.partial` until the release is complete)."""
+        if self.writer is None:
+            path = self.directory / f"train-{len(self.shards):05d}.parquet.partial"
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self.writer = open_writer(path, self.schema, compression=self.compression, cdc=self.cdc)
+            self.shards.append(path)
+            self.rows_in_shard = 0
 
-        while table.num_rows:
-            if self.writer is None:
-                path = self.directory / f"train-{len(self.shards):05d}.parquet.partial"
-                self.directory.mkdir(parents=True, exist_ok=True)
-                self.writer = pq.ParquetWriter(path, self.schema, compression="zstd")
-                self.shards.append(path)
-                self.rows_in_shard = 0
-            room = self.shard_rows - self.rows_in_shard
-            chunk, table = table.slice(0, room), table.slice(room)
-            self.writer.write_table(chunk.combine_chunks())
+    def _convert(self, table: Any) -> None:
+        self._open()  # the shard exists from its first batch on, though its row group is written later
+        self.tables.append(table)
+        self.buffered_bytes += table.nbytes
+        self.buffered_rows += table.num_rows
+        if self.buffered_bytes >= self.row_group_bytes or self.rows_in_shard + self.buffered_rows >= self.shard_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the buffered tables as one row group (split where a shard fills up)."""
+        import pyarrow as pa
+
+        if not self.tables:
+            return
+        table = pa.concat_tables(self.tables)
+        self.tables, self.buffered_bytes, self.buffered_rows = [], 0, 0
+        offset = 0
+        while offset < table.num_rows:
+            self._open()
+            chunk = table.slice(offset, self.shard_rows - self.rows_in_shard)
+            self.writer.write_table(chunk, row_group_size=chunk.num_rows)
+            offset += chunk.num_rows
             self.rows_in_shard += chunk.num_rows
             if self.rows_in_shard >= self.shard_rows:
                 self.writer.close()
@@ -165,7 +202,8 @@ class _ConfigWriter:
 
     def close(self) -> list[str]:
         if self.pending_rows:
-            self._write(self._take(self.pending_rows))
+            self._convert(self._take(self.pending_rows))
+        self.flush()
         if self.writer is not None:
             self.writer.close()
         names = []
@@ -230,6 +268,8 @@ def _read_piece(path: Any) -> Any:
 
     with path.open("rb") as handle:
         return pa.ipc.open_file(pa.BufferReader(handle.read())).read_all()
+
+
 def _staging_prefix(out_dir: Path) -> str:
     return f".{out_dir.name}.build-{os.getpid()}-"
 
@@ -274,9 +314,16 @@ def build_release(
     shard_rows: int = DEFAULT_SHARD_ROWS,
     batch_rows: int = 10_000,
     overwrite: bool = False,
+    compression: str = "zstd",
+    row_group_bytes: int | None = None,
+    buffer_bytes: int = DEFAULT_BUFFER_BYTES,
+    cdc: bool = True,
+    figures: bool = True,
     executor: Any = None,
 ) -> ReleaseSummary:
-    """Build `out_dir/<config>/train-*.parquet` and `out_dir/README.md` from a run's stage.
+    """Build `out_dir/<config>/train-*.parquet`, `out_dir/README.md` (card), `out_dir/assets/*.png`
+    (key report figures), `out_dir/cqia_pipeline.yaml` (stage parameters) and, for `license: other`,
+    `out_dir/LICENSE.md` from a run's stage.
 
     The stage's shards are converted by `executor` tasks (default: in this process) into Arrow
     pieces under RUN/_release/; this process streams them, in shard order and as soon as each is
@@ -310,9 +357,15 @@ def build_release(
                 next_shard += 1
                 for config in result["configs"]:
                     if config not in writers:
-                        writers[config] = _ConfigWriter(staging / config, schema, shard_rows, batch_rows)
+                        if config == ALL_CONFIG:
+                            raise ReleaseBuildError(
+                                f"source {ALL_CONFIG!r} clashes with the card's `{ALL_CONFIG}` config")
+                        writers[config] = _ConfigWriter(staging / config, schema, shard_rows, batch_rows,
+                                                        row_group_bytes or max_row_group_bytes(), compression, cdc)
                         stats[config] = ConfigStats(config)
-                    writers[config].add_table(_read_piece(result["pieces"][config]))
+                    if (writers[config].add_table(_read_piece(result["pieces"][config]))
+                            and sum(w.buffered_bytes for w in writers.values()) > buffer_bytes):
+                        max(writers.values(), key=lambda w: w.buffered_bytes).flush()
                     stats[config].merge(result["stats"][config])
         rmtree(pieces_dir)
         if not writers:
@@ -320,9 +373,13 @@ def build_release(
         for config, writer in writers.items():
             stats[config].files = writer.close()
         summaries = [stats[c].summary() for c in sorted(stats)]
-        manifests = [run.require_manifest(s) for s in run.completed_stages()]
+        manifests = [run.require_manifest(s) for s in released_stages(run, stage)]
+        lengths = {c: {"instruction": s.instruction_len, "output": s.output_len} for c, s in stats.items()}
+        card_figures = write_assets(staging, run, stage, manifests, lengths, summaries,
+                                    dataset_license=dataset_license, figures=figures)
         card = render_card(
-            summaries, manifests, pretty_name=pretty_name, dataset_license=dataset_license, stage=stage
+            summaries, manifests, pretty_name=pretty_name, dataset_license=dataset_license, stage=stage,
+            figures=card_figures,
         )
         (staging / "README.md").write_text(card, encoding="utf-8")
         if out_dir.exists():

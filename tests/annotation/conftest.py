@@ -15,7 +15,6 @@ import pytest
 
 from annotation.client import Client, Connection, login_token
 from annotation.server import LocalServer, ServerError, copy_data_dir, find_binary, start_server
-from tests.browser import artefact, browser  # noqa: F401  (the real-browser fixture for test_ui_browser)
 
 ANNOTATORS = ("ann1@cqia.test", "ann2@cqia.test", "rev1@cqia.test")
 PASSWORD = "annotator-pass-123"

@@ -56,6 +56,11 @@ class DedupResult:
     similarity: np.ndarray
     cluster_size: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
+    plain_keys: np.ndarray | None = None  # exact keys before script folding (None: folding off)
+    folded: np.ndarray | None = None  # bool: script folding changed this row's normalized text
+    # Filled by `evidence.script_evidence`: similarity to the kept row without script folding
+    # (NaN where folding could not matter); a removed row whose match needed folding has it < threshold.
+    unfolded_similarity: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.kept)
@@ -134,6 +139,8 @@ class DedupIndex:
         self.lengths = np.zeros(total, dtype=np.int32)
         self.votes = np.zeros(total, dtype=np.float64)
         self.exact = np.zeros(total, dtype=np.uint64)
+        self.plain = np.zeros(total, dtype=np.uint64) if config.fold_script else None
+        self.folded = np.zeros(total, dtype=bool) if config.fold_script else None
         bands, _ = config.band_rows() if config.near else (0, 0)
         self.bands = np.zeros((total, bands), dtype=np.uint64) if config.near else None
         self.sigs = np.zeros((total, config.num_perm), dtype=np.uint32) if config.near and config.verify else None
@@ -145,6 +152,8 @@ class DedupIndex:
         self.ids.extend(scan.ids)
         self.sources.extend(scan.sources)
         self.lengths[s:e], self.votes[s:e], self.exact[s:e] = scan.lengths, scan.votes, scan.exact_keys
+        if self.plain is not None and self.folded is not None:
+            self.plain[s:e], self.folded[s:e] = scan.plain_keys, scan.folded
         if self.bands is not None and scan.band_keys is not None:
             self.bands[s:e] = scan.band_keys
         if self.sigs is not None and scan.signatures is not None:
@@ -165,8 +174,11 @@ class DedupIndex:
             None if bands is None else (lambda j: bands[:, j]),
             None if sigs is None else (lambda _rows: sigs.__getitem__),
         )
+        if self.folded is not None:
+            found.info["rows_changed_by_script_folding"] = int(self.folded.sum())
         return DedupResult(self.ids, self.sources, self.lengths, self.votes, found.kept, found.reason,
-                           found.similarity, found.cluster_size, found.info)
+                           found.similarity, found.cluster_size, found.info, plain_keys=self.plain,
+                           folded=self.folded)
 
 
 def find_duplicates(scans: list[ShardScan], config: DedupConfig) -> DedupResult:

@@ -21,6 +21,11 @@ class DedupConfig(BaseModel):
         default_factory=lambda: list(DEFAULT_FIELDS), description="Record fields that make the text."
     )
     across_sources: bool = Field(True, description="False: only compare records of the same source.")
+    fold_script: bool = Field(
+        True, description="Fold traditional script and Taiwan phrasing to simplified (OpenCC) before "
+        "keys and shingles, so the same text in either script matches; clusters.jsonl says when a "
+        "match needed it.",
+    )
     shingle: Literal["char", "word"] = Field("char", description="char n-grams, or word n-grams via the segmenter.")
     ngram: int = Field(5, ge=1, le=32, description="Shingle size (characters or words).")
     segmenter: Literal["jieba", "rjieba"] = Field("rjieba", description="Used when shingle=word.")

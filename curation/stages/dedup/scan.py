@@ -18,7 +18,7 @@ import xxhash
 from curation.stages.dedup.config import DedupConfig
 from curation.stages.dedup.lsh import band_keys
 from curation.stages.dedup.minhash import MinHasher
-from curation.text.normalize import normalize_text, record_text
+from curation.text.normalize import fold_script, normalize_text, record_text
 
 
 @dataclass
@@ -30,6 +30,8 @@ class ShardScan:
     lengths: np.ndarray  # int32, raw characters over the configured fields
     votes: np.ndarray  # float64, NaN when the record has no vote signal
     exact_keys: np.ndarray  # uint64 hash of the normalized text (0 = empty after normalization)
+    plain_keys: np.ndarray  # uint64 hash of the normalized text before script folding
+    folded: np.ndarray  # bool: script folding changed the normalized text
     band_keys: np.ndarray | None  # (rows, bands) uint64
     signatures: np.ndarray | None  # (rows, num_perm) uint32, only when verify is on
 
@@ -55,19 +57,29 @@ def _tokenizer(config: DedupConfig):  # type: ignore[no-untyped-def]
     return get_segmenter(config.segmenter).cut
 
 
+def _keys(texts: Sequence[str]) -> np.ndarray:
+    """Exact-duplicate keys: xxh3 of the normalized text, odd; 0 for empty text."""
+    return np.fromiter(
+        (xxhash.xxh3_64_intdigest(t.encode()) | 1 if t else 0 for t in texts), dtype=np.uint64, count=len(texts)
+    )
+
+
 def scan_rows(rows: Sequence[dict[str, Any]], config: DedupConfig) -> ShardScan:
     """Keys and signatures for CuratedRecord rows (parsed JSON)."""
     texts = [record_text(r["record"], config.fields) for r in rows]
-    norm = [normalize_text(t) for t in texts]
-    exact = np.fromiter(
-        (xxhash.xxh3_64_intdigest(t.encode()) | 1 if t else 0 for t in norm), dtype=np.uint64, count=len(norm)
-    )
+    plain = [normalize_text(t) for t in texts]
+    norm = [fold_script(t) for t in plain] if config.fold_script else plain
+    exact = _keys(norm)
+    folded = np.fromiter((a is not b and a != b for a, b in zip(plain, norm, strict=True)), dtype=bool,
+                         count=len(norm))
     scan = ShardScan(
         ids=[r["id"] for r in rows],
         sources=[r["source"] for r in rows],
         lengths=np.fromiter(map(len, texts), dtype=np.int32, count=len(texts)),
         votes=np.fromiter((record_votes(r, config.votes_keys) for r in rows), dtype=np.float64, count=len(rows)),
         exact_keys=exact,
+        plain_keys=_keys(plain) if folded.any() else exact,
+        folded=folded,
         band_keys=None,
         signatures=None,
     )

@@ -6,7 +6,8 @@
    band column at a time; signatures are read only for candidate rows; components give the
    clusters (`cluster.cluster_rows`, the same pass as the in-memory `DedupIndex`). Writes the
    review report `clusters.jsonl` (one line per duplicate cluster: the kept record and every
-   removed member with its reason and similarity), `dedup_summary.json`, and per shard the
+   removed member with its reason and similarity; `script_folded: true` and `similarity_unfolded`
+   when the match needed traditional/simplified folding: evidence.py), `dedup_summary.json`, and per shard the
    decisions of its rows that are in a cluster (`_dedup/decide-NNNNN.json`).
 3. Filter (parallel, the stage's tasks, one per upstream shard): each row kept or dropped with
    the kept record's id as evidence; dropped records go to the runner's rejects with reason
@@ -39,7 +40,9 @@ from curation.pipeline.storage import AnyPath, mkdirs, rmtree
 from curation.stages.dedup import shardfiles as sf
 from curation.stages.dedup.cluster import EXACT, KEEP, NEAR, REASONS, DedupResult, cluster_rows, source_salt
 from curation.stages.dedup.config import DedupConfig
+from curation.stages.dedup.evidence import needed_folding, script_evidence
 from curation.stages.dedup.scan import scan_rows
+from curation.text.normalize import script_backend
 from schemas import CuratedRecord
 
 REPORT = "clusters.jsonl"
@@ -65,6 +68,10 @@ def _meta_path(scratch: AnyPath, index: int) -> AnyPath:
     return scratch / f"meta-{index:05d}.json"
 
 
+def _fold_path(scratch: AnyPath, index: int) -> AnyPath:
+    return scratch / f"fold-{index:05d}.json"
+
+
 def scan_shard(job: ScanJob, index: int) -> dict[str, Any]:
     """Phase-1 task: keys and signatures of one shard's rows; returns {shard, rows}."""
     meta_path = _meta_path(job.scratch, index)
@@ -78,6 +85,10 @@ def scan_shard(job: ScanJob, index: int) -> dict[str, Any]:
     salt = np.array([salts[s] for s in scan.sources], dtype=np.uint64)
     sf.write_keys(_keys_path(job.scratch, index), scan.exact_keys, salt, scan.lengths, scan.votes,
                   scan.band_keys, scan.signatures)
+    if job.config.fold_script:  # few rows change: their local index and unfolded key (as text: JSON ints)
+        changed = np.flatnonzero(scan.folded)
+        write_json_atomic(_fold_path(job.scratch, index),
+                          {"rows": changed.tolist(), "plain": [str(k) for k in scan.plain_keys[changed].tolist()]})
     write_json_atomic(meta_path, {"key": job.key, "rows": len(rows), "ids": scan.ids,
                                   "sources": sf.encode_runs(scan.sources)})
     return {"shard": index, "rows": len(rows)}
@@ -133,7 +144,16 @@ def _cluster_phase(job: ScanJob, rows: list[int], stage_dir: AnyPath) -> dict[st
     found = cluster_rows(cfg, exact, lengths, votes, None if cfg.across_sources else salt,
                          keys.band_column if cfg.near else None,
                          keys.signatures if cfg.near and cfg.verify else None)
-    del exact, salt
+    del salt
+    plain_keys = folded = None
+    if cfg.fold_script:
+        plain_keys, folded = exact.copy(), np.zeros(len(exact), dtype=bool)
+        for shard in range(len(rows)):
+            fold = read_json(_fold_path(job.scratch, shard))
+            local = np.array(fold["rows"], dtype=np.int64) + keys.starts[shard]
+            folded[local] = True
+            plain_keys[local] = np.array([int(k) for k in fold["plain"]], dtype=np.uint64)
+    del exact
     clustered = np.flatnonzero(found.cluster_size > 1)
     ids: dict[int, str] = {}
     sources: dict[int, str] = {}
@@ -148,7 +168,14 @@ def _cluster_phase(job: ScanJob, rows: list[int], stage_dir: AnyPath) -> dict[st
             ids[row] = meta["ids"][row - lo]
             sources[row] = names[row - lo]
     result = DedupResult(ids, sources, lengths, votes, found.kept, found.reason, found.similarity,
-                         found.cluster_size, found.info)
+                         found.cluster_size, found.info, plain_keys=plain_keys, folded=folded)
+    evidence_started = time.perf_counter()
+    if folded is not None:
+        script_evidence(job.shards, result, cfg)
+        removed = np.flatnonzero(result.reason != KEEP)
+        result.info["rows_changed_by_script_folding"] = int(folded.sum())
+        result.info["script_folded_duplicates"] = sum(needed_folding(result, int(i), cfg.threshold) for i in removed)
+        result.info["fold_script_backend"] = script_backend()
     for shard in range(len(rows)):
         lo, hi = int(keys.starts[shard]), int(keys.starts[shard + 1])
         mine = clustered[(clustered >= lo) & (clustered < hi)]
@@ -156,16 +183,18 @@ def _cluster_phase(job: ScanJob, rows: list[int], stage_dir: AnyPath) -> dict[st
         for row in mine.tolist():
             sim = float(result.similarity[row])
             decisions.append([row - lo, int(result.reason[row]), ids[int(result.kept[row])],
-                              None if math.isnan(sim) else sim, int(result.cluster_size[row])])
+                              None if math.isnan(sim) else sim, int(result.cluster_size[row]),
+                              needed_folding(result, row, cfg.threshold)])
         write_json_atomic(job.scratch / f"decide-{shard:05d}.json", {"rows": hi - lo, "clustered": decisions})
     bands, band_rows = cfg.band_rows() if cfg.near else (0, 0)
     result.info.update(bands=bands, rows=band_rows, shards=len(rows),
-                       cluster_seconds=round(time.perf_counter() - started, 3))
-    write_report(stage_dir, result)
+                       cluster_seconds=round(evidence_started - started, 3),
+                       evidence_seconds=round(time.perf_counter() - evidence_started, 3))
+    write_report(stage_dir, result, cfg.threshold)
     return result.info
 
 
-def _member(result: DedupResult, i: int) -> dict[str, Any]:
+def _member(result: DedupResult, i: int, threshold: float) -> dict[str, Any]:
     votes = float(result.votes[i])
     entry: dict[str, Any] = {"id": result.ids[i], "source": result.sources[i], "row": i,
                              "length": int(result.lengths[i]), "votes": None if math.isnan(votes) else votes}
@@ -173,10 +202,13 @@ def _member(result: DedupResult, i: int) -> dict[str, Any]:
         entry["reason"] = REASONS[int(result.reason[i])]
         sim = float(result.similarity[i])
         entry["similarity"] = None if math.isnan(sim) else round(sim, 4)
+        if result.unfolded_similarity is not None and not math.isnan(result.unfolded_similarity[i]):
+            entry["similarity_unfolded"] = round(float(result.unfolded_similarity[i]), 4)
+            entry["script_folded"] = needed_folding(result, i, threshold)
     return entry
 
 
-def write_report(stage_dir: AnyPath, result: DedupResult) -> None:
+def write_report(stage_dir: AnyPath, result: DedupResult, threshold: float) -> None:
     """clusters.jsonl: clusters in order of their kept record; members in upstream order."""
     members = np.flatnonzero(result.reason != KEEP)
     order = members[np.argsort(result.kept[members], kind="stable")]
@@ -187,8 +219,9 @@ def write_report(stage_dir: AnyPath, result: DedupResult) -> None:
             end = start
             while end < len(order) and result.kept[order[end]] == kept:
                 end += 1
-            line = {"cluster": result.ids[kept], "size": end - start + 1, "kept": _member(result, kept),
-                    "removed": [_member(result, int(i)) for i in order[start:end]]}
+            line = {"cluster": result.ids[kept], "size": end - start + 1,
+                    "kept": _member(result, kept, threshold),
+                    "removed": [_member(result, int(i), threshold) for i in order[start:end]]}
             handle.write(orjson.dumps(line) + b"\n")
             start = end
     write_json_atomic(stage_dir / SUMMARY, result.info)
@@ -197,16 +230,19 @@ def write_report(stage_dir: AnyPath, result: DedupResult) -> None:
 # ---- phase 3: keep or drop, per shard -----------------------------------------------------------
 def decide_row(record: CuratedRecord, decision: list[Any] | None) -> Kept | Dropped:
     """Annotate cluster members' stats, then keep or drop with the kept record's id as evidence.
-    `decision`: [local row, reason, kept id, similarity or None, cluster size], None if alone."""
+    `decision`: [local row, reason, kept id, similarity or None, cluster size, match needed script
+    folding], None if alone."""
     if decision is None:
         return Kept(record)
-    _, reason, kept_id, sim, size = decision
+    _, reason, kept_id, sim, size, script_folded = decision
     record.stats["dedup_cluster"] = kept_id
     record.stats["dedup_cluster_size"] = size
     if sim is not None:
         record.stats["dedup_similarity"] = round(sim, 4)
     if reason == KEEP:
         return Kept(record)
+    if script_folded:
+        record.stats["dedup_script_folded"] = True
     rounded = record.stats.get("dedup_similarity")
     detail = f"kept={kept_id}"
     if reason == NEAR and rounded is not None:

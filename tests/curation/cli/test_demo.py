@@ -68,6 +68,15 @@ def test_demo_runs_end_to_end_and_rerun_is_idempotent(tmp_path: Path, samples_di
     assert not any(r["record"]["human_verified"] for r in verified)
     assert "| ruozhiba | 0 | " in (release / "README.md").read_text(encoding="utf-8")
 
+    # the curation report is written, and where it is is the last thing the demo prints
+    report = run / "report" / "report.html"
+    assert report.is_file() and json.loads((run / "report" / "summary.json").read_text())["described_stage"] == "verified"
+    assert first.stdout.strip().splitlines()[-1].startswith(f"Report: {report.resolve().as_uri()}")
+    # the release carries the card's figures and the stage parameters file it links
+    assert (release / "assets" / "funnel.png").read_bytes()[:4] == b"\x89PNG"
+    assert "cqia_pipeline.yaml" in (release / "README.md").read_text(encoding="utf-8")
+    assert card["configs"][0]["config_name"] == "all" and card["configs"][0]["default"] is True
+
     # distillation: the score equals the share of probes whose prompt the scripted target answers as ChatGPT
     rules = json.loads((DEMO_DATA / "llm_rules.json").read_text(encoding="utf-8"))["rules"]
     claim = re.compile(next(r["pattern"] for r in rules if r["model"] == "^demo-target$"))

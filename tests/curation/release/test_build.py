@@ -12,28 +12,9 @@ import yaml
 
 from curation.pipeline.rundir import RunDir
 from curation.release.build import ReleaseBuildError, build_release
+from tests.curation.release.conftest import cqia as _cqia
 
 REPO = Path(__file__).resolve().parents[3]
-
-
-def _cqia(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "curation.cli", *args], capture_output=True, text=True, cwd=REPO)
-
-
-@pytest.fixture
-def built_run(samples_dir: Path, tmp_path: Path) -> Path:
-    run = tmp_path / "run"
-    bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"instruction": "坏行"\n{"instruction": "问", "input": "", "output": "答"}\n', encoding="utf-8")
-    for args in (
-        ["--format", "coig-cqia", str(samples_dir / "coig_cqia" / "cqia_ruozhiba_first20.jsonl"), "--source", "ruozhiba"],
-        ["--format", "alpaca", str(samples_dir / "instruct_zh" / "llama-factory__alpaca_zh_demo.json"),
-         str(bad), "--source", "coig_pc"],
-    ):
-        result = _cqia("ingest", "import", *args, "--run", str(run))
-        assert result.returncode == 0, result.stderr
-    assert _cqia("run", "validate", str(run)).returncode == 0
-    return run
 
 
 def test_build_loads_every_config_with_identical_content(built_run: Path, tmp_path: Path) -> None:
@@ -62,7 +43,7 @@ def test_card_yaml_and_body_reflect_the_data(built_run: Path, tmp_path: Path) ->
     meta = yaml.safe_load(card.split("---\n")[1])
     assert meta["language"] == ["zh"] and meta["size_categories"] == ["1K<n<10K"]
     assert {c["config_name"]: c["data_files"][0]["path"] for c in meta["configs"]} == {
-        "coig_pc": "coig_pc/*.parquet", "ruozhiba": "ruozhiba/*.parquet",
+        "all": "*/*.parquet", "coig_pc": "coig_pc/*.parquet", "ruozhiba": "ruozhiba/*.parquet",
     }
     assert "| ruozhiba | 20 | 20 | llm: 20 |" in card
     assert "| coig_pc | 1001 | 0 | human: 1001 |" in card

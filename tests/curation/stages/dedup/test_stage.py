@@ -318,3 +318,59 @@ def test_scan_workers_end_with_a_killed_parent(tmp_path: Path, samples_dir: Path
                 worker.kill()
         if proc.poll() is None:
             proc.kill()
+
+
+def _poems(samples_dir: Path, n: int = 30) -> list[tuple[str, str]]:
+    """(title, body) of real Tang poems in traditional script (chinese-poetry sample)."""
+    poems = json.loads((samples_dir / "classical" / "chinese-poetry__全唐诗_唐诗三百首.json").read_text("utf-8"))
+    out = [(p["title"], "".join(p["paragraphs"])) for p in poems if len("".join(p["paragraphs"])) >= 40]
+    return out[:n]
+
+
+def test_traditional_and_simplified_copies_match_only_with_script_folding(run_dir: Path, samples_dir: Path) -> None:
+    import opencc
+
+    from curation.stages.dedup.minhash import MinHasher, jaccard
+    from curation.text.normalize import normalize_text
+
+    t2s = opencc.OpenCC("t2s")  # the reference converter, not the one dedup uses
+    poems = _poems(samples_dir)
+    base = [make_record(f"请背诵《{t}》。", body, source="chinese_traditional") for t, body in poems]
+    title, body = poems[0]
+    simplified = make_record(f"请背诵《{t2s.convert(title)}》。", t2s.convert(body), source="wiki", key="s")
+    # Taiwan phrasing (軟體, 滑鼠, 預設, 作業系統, 印表機, 網路) against the mainland wording of the same question
+    taiwan = make_record("請問如何在軟體中設定滑鼠的預設速度？", "我的電腦是筆記型電腦，作業系統是最新版本，印表機也連不上網路。"
+                         "請一步一步說明設定方法。", source="zhihu", key="tw")
+    mainland = make_record("请问如何在软件中设置鼠标的默认速度？", "我的电脑是笔记本电脑，操作系统是最新版本，打印机也连不上网络。"
+                           "请一步一步说明设置方法。", source="zhihu", key="cn")
+    plain_copy = make_record(base[1].record.instruction, base[1].record.output, source="wiki", key="plain")
+    records = [*base, simplified, taiwan, mainland, plain_copy]
+
+    # Without folding the pairs share almost no character 5-grams.
+    hasher = MinHasher(ngram=5)
+
+    def text(r: CuratedRecord) -> str:
+        return f"{r.record.instruction}\n{r.record.output}"
+
+    for a, b in ((base[0], simplified), (taiwan, mainland)):
+        sa, sb = (set(hasher.shingles([normalize_text(text(r))])[0].tolist()) for r in (a, b))
+        assert jaccard(sa, sb) < 0.2
+
+    _, off, _, rejects_off = _run(run_dir / "off", records, DedupConfig(workers=1, fold_script=False))
+    assert set(rejects_off) == {plain_copy.id}
+
+    run, on, kept, rejects = _run(run_dir / "on", records, DedupConfig(workers=1))
+    assert set(rejects) == {simplified.id, mainland.id, plain_copy.id}
+    assert rejects[simplified.id]["reason"] == "exact_duplicate"
+    assert rejects[mainland.id]["reason"] == "near_duplicate"  # 預設 -> 预设, not 默认: near, not exact
+    clusters = {c["cluster"]: c for c in map(json.loads, (run.stage_dir("dedup") / REPORT).read_text().splitlines())}
+    by_removed = {m["id"]: m for c in clusters.values() for m in c["removed"]}
+    for rid in (simplified.id, mainland.id):
+        assert by_removed[rid]["script_folded"] is True
+        assert by_removed[rid]["similarity_unfolded"] < 0.7
+        assert rejects[rid]["record"]["stats"]["dedup_script_folded"] is True
+    # a copy in the same (traditional) script: folding touched both sides but the match never needed it
+    assert by_removed[plain_copy.id]["script_folded"] is False
+    assert by_removed[plain_copy.id]["similarity_unfolded"] == 1.0
+    summary = json.loads((run.stage_dir("dedup") / SUMMARY).read_text())
+    assert summary["script_folded_duplicates"] == 2 and summary["rows_changed_by_script_folding"] >= len(base)

@@ -1,0 +1,67 @@
+"""What a release carries besides data and card: key report figures (`assets/*.png`, shown on the
+Hub page through relative links in the card), `cqia_pipeline.yaml` (every stage's parameters) and,
+for `license: other`, `LICENSE.md`.
+
+The figures are drawn by the report's own figure code from the run manifests and the length arrays
+the build already keeps per config, so no second pass over the records is needed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from curation.pipeline.rundir import RunDir
+from curation.release.card import LICENSE_FILE, PIPELINE_FILE, license_file, pipeline_file
+
+ASSETS_DIR = "assets"
+CARD_FIGURES = ("funnel", "drops_by_source", "lengths_by_source")
+
+
+def released_stages(run: RunDir, stage: str) -> list[str]:
+    """Completed stages in run order, up to and including the released one."""
+    done = run.completed_stages()
+    return done[: done.index(stage) + 1] if stage in done else done
+
+
+def card_summary(run: RunDir, stages: list[str], lengths: Mapping[str, Mapping[str, Iterable[int]]]) -> dict[str, Any]:
+    """The part of a report summary the card's figures read: the funnel, and character lengths per
+    config (`lengths`: config -> field -> lengths of the released rows)."""
+    from curation.report.collect import funnel
+    from curation.report.stats import Values
+
+    by_source: dict[str, Any] = {}
+    for config, fields in lengths.items():
+        chars = {}
+        rows = 0
+        for field, values in fields.items():
+            v = Values("chars")
+            v.counts.update(Counter(values))
+            chars[field] = v.summary()
+            rows = max(rows, v.n)
+        by_source[config] = {"rows": rows, "chars": chars}
+    return {"funnel": funnel(run, stages), "records": {"by_source": by_source}}
+
+
+def write_assets(out: Path, run: RunDir, stage: str, manifests: list[dict[str, Any]],
+                 lengths: Mapping[str, Mapping[str, Iterable[int]]], configs: list[dict[str, Any]],
+                 *, dataset_license: str, figures: bool = True) -> dict[str, str]:
+    """Write the figures, the pipeline file and the license file into `out`; returns the figures'
+    paths inside the release by name (for the card)."""
+    (out / PIPELINE_FILE).write_text(pipeline_file(manifests, stage=stage), encoding="utf-8")
+    if dataset_license == "other":
+        (out / LICENSE_FILE).write_text(license_file(configs), encoding="utf-8")
+    if not figures:
+        return {}
+    from curation.report.figures import drops_by_source_figure, funnel_figure, lengths_by_source_figure
+
+    summary = card_summary(run, released_stages(run, stage), lengths)
+    (out / ASSETS_DIR).mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for make in (funnel_figure, drops_by_source_figure, lengths_by_source_figure):
+        fig = make(summary)
+        (out / ASSETS_DIR / f"{fig.name}.png").write_bytes(fig.png)
+        paths[fig.name] = f"{ASSETS_DIR}/{fig.name}.png"
+    return paths
