@@ -61,9 +61,16 @@ class DedupResult:
     # Filled by `evidence.script_evidence`: similarity to the kept row without script folding
     # (NaN where folding could not matter); a removed row whose match needed folding has it < threshold.
     unfolded_similarity: np.ndarray | None = None
+    # Global row of each entry when the result holds only some rows (the stage: rows in clusters);
+    # None: entry i is row i. `kept` holds entry indices either way.
+    rows: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.kept)
+
+    def row(self, i: int) -> int:
+        """Upstream row of entry i."""
+        return i if self.rows is None else int(self.rows[i])
 
 
 def cluster_rows(

@@ -57,13 +57,14 @@ def script_evidence(paths: Sequence[AnyPath], result: DedupResult, config: Dedup
     if not config.near:
         out[removed] = 0.0
         return
-    texts = _plain_texts(paths, set(removed.tolist()) | set(kept.tolist()), config)
+    upstream = (lambda a: a) if result.rows is None else result.rows.__getitem__  # entry -> upstream row
+    texts = _plain_texts(paths, set(upstream(removed).tolist()) | set(upstream(kept).tolist()), config)
     order = sorted(texts)
     position = {row: i for i, row in enumerate(order)}
     hasher = MinHasher(config.num_perm, config.ngram, config.seed, tokenizer=_tokenizer(config))
     signatures = hasher.signatures([texts[row] for row in order])
-    pairs = np.array([[position[int(r)], position[int(k)]] for r, k in zip(removed, kept, strict=True)],
-                     dtype=np.int64)
+    pairs = np.array([[position[int(r)], position[int(k)]]
+                      for r, k in zip(upstream(removed), upstream(kept), strict=True)], dtype=np.int64)
     out[removed] = signature_similarity(signatures, pairs)
 
 

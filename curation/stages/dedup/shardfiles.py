@@ -72,9 +72,10 @@ def read_compact(path: AnyPath, layout: Layout) -> tuple[np.ndarray, np.ndarray,
     return exact, salt, lengths, votes
 
 
-def read_band(path: AnyPath, layout: Layout, band: int) -> np.ndarray:
-    start = layout.bands_at + 8 * band * layout.rows
-    return np.frombuffer(read_range(path, start, start + 8 * layout.rows), dtype="<u8").astype(np.uint64)
+def read_bands(path: AnyPath, layout: Layout) -> np.ndarray:
+    """(bands, rows): every band column of one shard."""
+    data = read_range(path, layout.bands_at, layout.sigs_at)
+    return np.frombuffer(data, dtype="<u8").astype(np.uint64).reshape(layout.bands, layout.rows)
 
 
 def read_signatures(path: AnyPath, layout: Layout) -> np.ndarray:

@@ -2,9 +2,10 @@
 
 1. Signatures (parallel, one executor task per upstream shard): exact key, length, votes, MinHash
    signature and LSH band keys of every row, written to `_dedup/keys-NNNNN.bin` (shardfiles.py).
-2. Clustering (one process): exact groups and LSH candidates over the compact keys, read one
-   band column at a time; signatures are read only for candidate rows; components give the
-   clusters (`cluster.cluster_rows`, the same pass as the in-memory `DedupIndex`). Writes the
+2. Clustering (one process, memory bounded by a bucket: buckets.py): the exact keys and band keys
+   are split by hash into bucket files, each bucket grouped on its own; signatures are read only
+   for candidate rows; components over the verified pairs give the clusters (the same result as
+   `cluster.cluster_rows`, the in-memory `DedupIndex`; only rows in clusters are held). Writes the
    review report `clusters.jsonl` (one line per duplicate cluster: the kept record and every
    removed member with its reason and similarity; `script_folded: true` and `similarity_unfolded`
    when the match needed traditional/simplified folding: evidence.py), `dedup_summary.json`, and per shard the
@@ -25,6 +26,7 @@ import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from itertools import islice
 from typing import Any
 
@@ -38,7 +40,8 @@ from curation.pipeline.rundir import RunDir
 from curation.pipeline.runner import Dropped, Kept, Stage, iter_shard_lines, stage_input
 from curation.pipeline.storage import AnyPath, mkdirs, rmtree
 from curation.stages.dedup import shardfiles as sf
-from curation.stages.dedup.cluster import EXACT, KEEP, NEAR, REASONS, DedupResult, cluster_rows, source_salt
+from curation.stages.dedup.buckets import ShardKeys, cluster_buckets, gather
+from curation.stages.dedup.cluster import EXACT, KEEP, NEAR, REASONS, DedupResult, source_salt
 from curation.stages.dedup.config import DedupConfig
 from curation.stages.dedup.evidence import needed_folding, script_evidence
 from curation.stages.dedup.scan import scan_rows
@@ -95,97 +98,71 @@ def scan_shard(job: ScanJob, index: int) -> dict[str, Any]:
 
 
 # ---- phase 2: clustering on the compact keys ----------------------------------------------------
-class _ShardedKeys:
-    """The phase-1 files of every shard, read as global arrays (row = upstream order)."""
-
-    def __init__(self, job: ScanJob, rows: list[int]) -> None:
-        cfg = job.config
-        bands, _ = cfg.band_rows() if cfg.near else (0, 0)
-        self.job = job
-        self.layouts = [sf.Layout(n, bands, cfg.num_perm, cfg.near and cfg.verify) for n in rows]
-        self.starts = np.concatenate(([0], np.cumsum(rows))).astype(np.int64)
-        self.n = int(self.starts[-1])
-
-    def _path(self, shard: int) -> AnyPath:
-        return _keys_path(self.job.scratch, shard)
-
-    def compact(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        parts = [sf.read_compact(self._path(s), layout) for s, layout in enumerate(self.layouts)]
-        if not parts:
-            empty = np.zeros(0, dtype=np.uint64)
-            return empty, empty.copy(), np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64)
-        return tuple(np.concatenate(column) for column in zip(*parts, strict=True))  # type: ignore[return-value]
-
-    def band_column(self, band: int) -> np.ndarray:
-        return np.concatenate([sf.read_band(self._path(s), layout, band) for s, layout in enumerate(self.layouts)])
-
-    def signatures(self, needed: np.ndarray):  # -> Callable[[np.ndarray], np.ndarray]
-        """Signatures of the (sorted, unique) candidate rows, one shard's block at a time."""
-        matrix = np.zeros((len(needed), self.job.config.num_perm), dtype=np.uint32)
-        shard_of = np.searchsorted(self.starts, needed, side="right") - 1
-        for shard in np.unique(shard_of):
-            pick = np.flatnonzero(shard_of == shard)
-            block = sf.read_signatures(self._path(int(shard)), self.layouts[int(shard)])
-            matrix[pick] = block[needed[pick] - self.starts[shard]]
-            del block
-
-        def take(rows: np.ndarray) -> np.ndarray:
-            return matrix[np.searchsorted(needed, rows)]
-
-        return take
+def _shard_keys(job: ScanJob, rows: list[int]) -> list[ShardKeys]:
+    """Readers of every shard's phase-1 file (global row = shard start + local row)."""
+    cfg = job.config
+    bands, _ = cfg.band_rows() if cfg.near else (0, 0)
+    starts = np.concatenate(([0], np.cumsum(rows))).astype(np.int64)
+    out = []
+    for shard, count in enumerate(rows):
+        path, layout = _keys_path(job.scratch, shard), sf.Layout(count, bands, cfg.num_perm, cfg.near and cfg.verify)
+        out.append(ShardKeys(int(starts[shard]), count, partial(sf.read_compact, path, layout),
+                             partial(sf.read_bands, path, layout), partial(sf.read_signatures, path, layout)))
+    return out
 
 
 def _cluster_phase(job: ScanJob, rows: list[int], stage_dir: AnyPath) -> dict[str, Any]:
-    """Cluster, then write the per-shard decisions, the report and the summary."""
+    """Cluster (bucketed: buckets.py), then write the per-shard decisions, the report and the summary."""
     started = time.perf_counter()
-    keys = _ShardedKeys(job, rows)
-    exact, salt, lengths, votes = keys.compact()
     cfg = job.config
-    found = cluster_rows(cfg, exact, lengths, votes, None if cfg.across_sources else salt,
-                         keys.band_column if cfg.near else None,
-                         keys.signatures if cfg.near and cfg.verify else None)
-    del salt
+    shards = _shard_keys(job, rows)
+    found = cluster_buckets(cfg, shards)
+    members = found.rows  # global rows in a cluster; the result below holds only them
+    exact, lengths, votes = gather(shards, members)
     plain_keys = folded = None
+    changed = 0
     if cfg.fold_script:
-        plain_keys, folded = exact.copy(), np.zeros(len(exact), dtype=bool)
+        plain_keys, folded = exact, np.zeros(len(members), dtype=bool)
         for shard in range(len(rows)):
             fold = read_json(_fold_path(job.scratch, shard))
-            local = np.array(fold["rows"], dtype=np.int64) + keys.starts[shard]
-            folded[local] = True
-            plain_keys[local] = np.array([int(k) for k in fold["plain"]], dtype=np.uint64)
-    del exact
-    clustered = np.flatnonzero(found.cluster_size > 1)
+            changed += len(fold["rows"])
+            local = np.array(fold["rows"], dtype=np.int64) + shards[shard].start
+            at = np.searchsorted(members, local)
+            hit = at < len(members)
+            hit[hit] = members[at[hit]] == local[hit]
+            folded[at[hit]] = True
+            plain_keys[at[hit]] = np.array([int(k) for k, h in zip(fold["plain"], hit, strict=True) if h], dtype=np.uint64)
     ids: dict[int, str] = {}
     sources: dict[int, str] = {}
+    bounds = np.searchsorted(members, [s.start for s in shards] + [sum(rows)])
     for shard in range(len(rows)):
-        lo, hi = keys.starts[shard], keys.starts[shard + 1]
-        mine = clustered[(clustered >= lo) & (clustered < hi)]
-        if not len(mine):
+        lo, hi = int(bounds[shard]), int(bounds[shard + 1])
+        if lo == hi:
             continue
         meta = read_json(_meta_path(job.scratch, shard))
         names = sf.decode_runs(meta["sources"])
-        for row in mine.tolist():
-            ids[row] = meta["ids"][row - lo]
-            sources[row] = names[row - lo]
-    result = DedupResult(ids, sources, lengths, votes, found.kept, found.reason, found.similarity,
-                         found.cluster_size, found.info, plain_keys=plain_keys, folded=folded)
+        for entry in range(lo, hi):
+            local = int(members[entry]) - shards[shard].start
+            ids[entry], sources[entry] = meta["ids"][local], names[local]
+    result = DedupResult(ids, sources, lengths, votes, np.searchsorted(members, found.kept), found.reason,
+                         found.similarity, found.cluster_size, found.info, plain_keys=plain_keys, folded=folded,
+                         rows=members)
     evidence_started = time.perf_counter()
     if folded is not None:
         script_evidence(job.shards, result, cfg)
         removed = np.flatnonzero(result.reason != KEEP)
-        result.info["rows_changed_by_script_folding"] = int(folded.sum())
+        result.info["rows_changed_by_script_folding"] = changed
         result.info["script_folded_duplicates"] = sum(needed_folding(result, int(i), cfg.threshold) for i in removed)
         result.info["fold_script_backend"] = script_backend()
     for shard in range(len(rows)):
-        lo, hi = int(keys.starts[shard]), int(keys.starts[shard + 1])
-        mine = clustered[(clustered >= lo) & (clustered < hi)]
+        lo, hi = int(bounds[shard]), int(bounds[shard + 1])
         decisions = []
-        for row in mine.tolist():
-            sim = float(result.similarity[row])
-            decisions.append([row - lo, int(result.reason[row]), ids[int(result.kept[row])],
-                              None if math.isnan(sim) else sim, int(result.cluster_size[row]),
-                              needed_folding(result, row, cfg.threshold)])
-        write_json_atomic(job.scratch / f"decide-{shard:05d}.json", {"rows": hi - lo, "clustered": decisions})
+        for entry in range(lo, hi):
+            sim = float(result.similarity[entry])
+            decisions.append([int(members[entry]) - shards[shard].start, int(result.reason[entry]),
+                              ids[int(result.kept[entry])], None if math.isnan(sim) else sim,
+                              int(result.cluster_size[entry]), needed_folding(result, entry, cfg.threshold)])
+        write_json_atomic(job.scratch / f"decide-{shard:05d}.json", {"rows": rows[shard], "clustered": decisions})
     bands, band_rows = cfg.band_rows() if cfg.near else (0, 0)
     result.info.update(bands=bands, rows=band_rows, shards=len(rows),
                        cluster_seconds=round(evidence_started - started, 3),
@@ -196,7 +173,7 @@ def _cluster_phase(job: ScanJob, rows: list[int], stage_dir: AnyPath) -> dict[st
 
 def _member(result: DedupResult, i: int, threshold: float) -> dict[str, Any]:
     votes = float(result.votes[i])
-    entry: dict[str, Any] = {"id": result.ids[i], "source": result.sources[i], "row": i,
+    entry: dict[str, Any] = {"id": result.ids[i], "source": result.sources[i], "row": result.row(i),
                              "length": int(result.lengths[i]), "votes": None if math.isnan(votes) else votes}
     if result.reason[i] != KEEP:
         entry["reason"] = REASONS[int(result.reason[i])]
