@@ -132,8 +132,8 @@ def _cluster_phase(job: ScanJob, rows: list[int], stage_dir: AnyPath) -> dict[st
             hit[hit] = members[at[hit]] == local[hit]
             folded[at[hit]] = True
             plain_keys[at[hit]] = np.array([int(k) for k, h in zip(fold["plain"], hit, strict=True) if h], dtype=np.uint64)
-    ids: dict[int, str] = {}
-    sources: dict[int, str] = {}
+    ids: list[str] = []  # of each entry (cluster member), in row order
+    sources: list[str] = []
     bounds = np.searchsorted(members, [s.start for s in shards] + [sum(rows)])
     for shard in range(len(rows)):
         lo, hi = int(bounds[shard]), int(bounds[shard + 1])
@@ -141,9 +141,9 @@ def _cluster_phase(job: ScanJob, rows: list[int], stage_dir: AnyPath) -> dict[st
             continue
         meta = read_json(_meta_path(job.scratch, shard))
         names = sf.decode_runs(meta["sources"])
-        for entry in range(lo, hi):
-            local = int(members[entry]) - shards[shard].start
-            ids[entry], sources[entry] = meta["ids"][local], names[local]
+        for local in (members[lo:hi] - shards[shard].start).tolist():
+            ids.append(meta["ids"][local])
+            sources.append(names[local])
     result = DedupResult(ids, sources, lengths, votes, np.searchsorted(members, found.kept), found.reason,
                          found.similarity, found.cluster_size, found.info, plain_keys=plain_keys, folded=folded,
                          rows=members)
