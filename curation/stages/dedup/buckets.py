@@ -37,6 +37,7 @@ from curation.stages.dedup.keep import choose_kept
 from curation.stages.dedup.lsh import components, signature_similarity
 
 ENTRIES_PER_BUCKET = 1 << 19  # ~9 MB of band entries per bucket; its sort needs a few times that
+EXACT_SHARE = 4  # exact buckets hold a quarter of that: grouping and the keep policy take ~120 bytes an entry
 MAX_BUCKETS = 1024  # open files; past 1024 x 2^19 entries (~20M records) the buckets grow instead
 
 _EXACT = np.dtype([("key", "<u8"), ("row", "<i8"), ("votes", "<f8"), ("length", "<i4")])
@@ -183,7 +184,8 @@ def _cluster(config: DedupConfig, shards: list[ShardKeys], per_bucket: int, fold
     (folder / "band").mkdir()
     usable_count = 0
     with ExitStack() as writers:
-        exact_b = _Buckets(folder / "exact", bucket_count(n, per_bucket), _EXACT, writers) if cfg.exact else None
+        exact_b = (_Buckets(folder / "exact", bucket_count(n, max(1, per_bucket // EXACT_SHARE)), _EXACT, writers)
+                   if cfg.exact else None)
         band_b = _Buckets(folder / "band", bucket_count(n * bands, per_bucket), _BAND, writers) if cfg.near else None
         for shard in shards:
             exact, salt, lengths, votes = shard.compact()

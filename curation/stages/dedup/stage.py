@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from itertools import islice
@@ -111,6 +111,20 @@ def _shard_keys(job: ScanJob, rows: list[int]) -> list[ShardKeys]:
     return out
 
 
+class _Utf8Strings(Sequence[str]):
+    """Strings kept as one fixed-width bytes array: the ids of cluster members, without a Python
+    object each (hundreds of thousands of small strings would stay scattered over the heap)."""
+
+    def __init__(self, data: np.ndarray) -> None:
+        self.data = data
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, i):  # type: ignore[no-untyped-def, override]
+        return self.data[i].decode()
+
+
 def _cluster_phase(job: ScanJob, rows: list[int], stage_dir: AnyPath) -> dict[str, Any]:
     """Cluster (bucketed: buckets.py), then write the per-shard decisions, the report and the summary."""
     started = time.perf_counter()
@@ -132,8 +146,9 @@ def _cluster_phase(job: ScanJob, rows: list[int], stage_dir: AnyPath) -> dict[st
             hit[hit] = members[at[hit]] == local[hit]
             folded[at[hit]] = True
             plain_keys[at[hit]] = np.array([int(k) for k, h in zip(fold["plain"], hit, strict=True) if h], dtype=np.uint64)
-    ids: list[str] = []  # of each entry (cluster member), in row order
+    id_parts: list[np.ndarray] = []  # of each entry (cluster member), in row order
     sources: list[str] = []
+    canonical: dict[str, str] = {}
     bounds = np.searchsorted(members, [s.start for s in shards] + [sum(rows)])
     for shard in range(len(rows)):
         lo, hi = int(bounds[shard]), int(bounds[shard + 1])
@@ -141,9 +156,12 @@ def _cluster_phase(job: ScanJob, rows: list[int], stage_dir: AnyPath) -> dict[st
             continue
         meta = read_json(_meta_path(job.scratch, shard))
         names = sf.decode_runs(meta["sources"])
-        for local in (members[lo:hi] - shards[shard].start).tolist():
-            ids.append(meta["ids"][local])
-            sources.append(names[local])
+        local = (members[lo:hi] - shards[shard].start).tolist()
+        id_parts.append(np.array([meta["ids"][i].encode() for i in local], dtype=bytes))
+        sources.extend(canonical.setdefault(names[i], names[i]) for i in local)
+        del meta, names
+    ids = _Utf8Strings(np.concatenate(id_parts) if id_parts else np.zeros(0, dtype=bytes))
+    del id_parts
     result = DedupResult(ids, sources, lengths, votes, np.searchsorted(members, found.kept), found.reason,
                          found.similarity, found.cluster_size, found.info, plain_keys=plain_keys, folded=folded,
                          rows=members)

@@ -166,7 +166,7 @@ def test_three_phases_give_the_single_pass_clusters(tmp_path: Path, samples_dir:
     """The stage (signatures per shard in 2 worker processes, clustering through bucket files,
     filter per shard) against the single in-memory pass (`find_duplicates`, `cluster_rows`) on
     the same rows: every row gets the same decision, kept record, cluster size and similarity.
-    per_bucket=64: 83 band buckets and 4 exact buckets instead of one of each, so groups and
+    per_bucket=64: 83 band buckets and 14 exact buckets instead of one of each, so groups and
     edges are found bucket by bucket and merged."""
     from curation.pipeline.executors import LocalExecutor
     from curation.stages.dedup import buckets, find_duplicates
