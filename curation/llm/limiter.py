@@ -43,6 +43,7 @@ class Limiter:
         self.granted = 0
         self.expired = 0
         self.max_held = 0
+        self._cpu0: float | None = None  # process CPU at the first request (after start-up)
 
     def _condition(self) -> asyncio.Condition:
         if self._cond is None:
@@ -59,6 +60,8 @@ class Limiter:
 
     async def acquire(self, ttl_s: float = LEASE_TTL_S) -> int:
         """Wait for a free slot and for this request's turn under the rate; returns the lease."""
+        if self._cpu0 is None:
+            self._cpu0 = time.process_time()
         cond = self._condition()
         async with cond:
             while True:
@@ -97,7 +100,8 @@ class Limiter:
     async def stats(self) -> dict[str, Any]:
         return {"granted": self.granted, "held": len(self.leases), "max_held": self.max_held,
                 "expired": self.expired, "concurrency": self.concurrency,
-                "rps": 1.0 / self.interval if self.interval else None}
+                "rps": 1.0 / self.interval if self.interval else None,
+                "cpu_s": time.process_time() - self._cpu0 if self._cpu0 is not None else 0.0}
 
 
 def start_ray_limiter(rps: float | None, concurrency: int, *, label: str = "llm") -> Any:
