@@ -195,6 +195,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(obj, ensure_ascii=False).encode()
+        self._done_working()
         self.send_response(status)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(data)))
@@ -308,10 +309,18 @@ class Handler(BaseHTTPRequestHandler):
     def _chat(self, body: bytes) -> None:
         state = self.server.state
         t0 = state.started()
+        self._working = True
         try:
             self._chat_request(body, state, t0)
         finally:
-            state.finished()
+            self._done_working()
+
+    def _done_working(self) -> None:
+        """A chat request stops counting as in progress before its reply is written: a client
+        that frees a slot on receiving the reply can never make the count exceed its cap."""
+        if getattr(self, "_working", False):
+            self._working = False
+            self.server.state.finished()
 
     def _chat_request(self, body: bytes, state: State, t0: float) -> None:
         if not self._authorized():

@@ -48,3 +48,17 @@ def test_driver_file_is_read_only_with_its_torn_tail_left_alone(tmp_path: Path) 
     cache = SegmentCache(tmp_path / "seg", 0, base=rows)
     assert "x" in cache and cache.get("x")["text"] == "answer x" and len(cache) == 1
     assert read_append_only(tmp_path / "missing.jsonl") == {}
+
+
+def test_segments_on_object_storage(s3_server) -> None:
+    """The same on an s3:// run directory (moto_server, a real S3 HTTP API): each segment one PUT."""
+    from curation.pipeline.storage import as_path
+
+    root = as_path(s3_server.bucket("cqia-segments") + "/run/_cache/quality")
+    cache = SegmentCache(root, 0, flush_rows=2, flush_s=3600)
+    for key in ("a", "b", "c"):
+        cache.append(_row(key))
+    cache.flush()
+    assert cache.segments_written == 2
+    assert SegmentCache(root, 0).loaded == 3 and SegmentCache(root, 1).loaded == 0
+    assert sorted(r["key"] for r in read_segments(root)) == ["a", "b", "c"]

@@ -172,11 +172,14 @@ def test_quality_on_ray_workers_one_rate_one_cap_worker_key_same_bytes(
     observed = (len(fast) - 1) / (fast[-1] - fast[0])
     assert RATE * 0.6 <= observed <= RATE * 1.1, observed
     assert len(sampler.pids) >= 2, sampler.pids  # two worker processes called the server
+    import ray
+
+    limiter = ray.get(stage.tasks[0].llm.limiter.stats.remote())
+    assert limiter["max_held"] == CAP and limiter["expired"] == 0 and limiter["granted"] == n
 
     # no key in the run directory, the manifests or the job's configuration
     for path, data in _files_bytes(run.root):
         assert WORKER_API_KEY.encode() not in data and DRIVER_KEY.encode() not in data, path
-    import ray
 
     job_config = orjson.dumps(ray.get_runtime_context().runtime_env, default=str)
     assert WORKER_API_KEY.encode() not in job_config and DRIVER_KEY.encode() not in job_config
