@@ -702,6 +702,7 @@ class _progress:
     def __enter__(self) -> Callable[[int], None]:
         if not self.enabled:
             return lambda n: None
+        from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -711,9 +712,10 @@ class _progress:
             TimeElapsedColumn,
         )
 
+        # stderr: stdout carries results (`--json` output must parse)
         self._bar = Progress(
             TextColumn(f"[bold]{self.name}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
-            TimeElapsedColumn(), transient=False,
+            TimeElapsedColumn(), transient=False, console=Console(stderr=True),
         )
         self._bar.start()
         self._task = self._bar.add_task(self.name, total=self.total, completed=self.completed)
