@@ -27,7 +27,7 @@ import orjson
 
 from curation.pipeline.children import die_with_parent
 from curation.pipeline.recipe import Recipe
-from curation.pipeline.rows import batches, iter_lines, row_to_record
+from curation.pipeline.rows import batches, iter_lines, row_json, row_to_record
 from curation.pipeline.rundir import RunDir
 from curation.pipeline.runner import (
     Dropped,
@@ -35,7 +35,6 @@ from curation.pipeline.runner import (
     Outcome,
     Stage,
     StageResult,
-    _record_json,
     run_stage,
     stage_input,
 )
@@ -82,12 +81,12 @@ def _init_worker(recipe_json: bytes, parent_pid: int | None = None) -> None:
 
 def clean_row(row: dict[str, Any], tools: _Tools) -> tuple[str, str] | None:
     """Clean `row` in place and write its stats; (reason, detail) if nothing usable is left."""
-    from curation.stages.pii import detect_and_redact
+    from curation.stages.pii import detect_and_redact, may_hold_pii
 
     rec = row["record"]
     instruction, input_, output, report = tools.cleaner.clean(rec["instruction"], rec["input"], rec["output"])
     pii_counts: dict[str, int] = {}
-    if tools.pii.detect:
+    if tools.pii.detect and may_hold_pii(instruction, input_, output):
         fields = []
         for text in (instruction, input_, output):
             new, counts = detect_and_redact(text, tools.pii.types, tools.pii.placeholder, do_redact=tools.pii.redact)
@@ -125,7 +124,7 @@ def _clean_batch(lines: list[bytes]) -> list[tuple[bytes, str | None, str, str]]
             tools = _WORKER_TOOLS[source] = _Tools(_WORKER_RECIPE, source)
         verdict = clean_row(row, tools)
         if verdict is None:
-            out.append((_record_json(row_to_record(row)), None, "", source))
+            out.append((row_json(row), None, "", source))
         else:
             out.append((orjson.dumps(row), *verdict, source))
     return out
