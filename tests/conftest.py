@@ -30,3 +30,7 @@ def samples_dir() -> Path:
 @pytest.fixture
 def run_dir(tmp_path: Path) -> Path:
     return tmp_path / "run"
+
+
+# Real local services for the scale-out tests (a two-node Ray cluster, an S3-compatible server).
+from tests.clusters import ray_cluster, s3_server  # noqa: E402, F401

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -54,3 +56,34 @@ def stage_table(manifests: list[dict[str, Any]], title: str = "Stages") -> Table
                 str(c["dropped_total"]), str(c["invalid_total"]), reasons or "-",
             )
     return table
+
+
+# ---- where stage tasks run (every command that runs stages takes these) -------------------------
+ExecutorOpt = Annotated[str, typer.Option(
+    "--executor", help="Where stage tasks run: local (process pool on this machine) or ray.")]
+RayAddressOpt = Annotated[str | None, typer.Option(
+    "--ray-address", envvar="CQIA_RAY_ADDRESS",
+    help="Ray cluster to join (host:port, or ray://host:10001); default: start a local Ray instance.")]
+WorkersOpt = Annotated[int | None, typer.Option(
+    "--workers", help="Local worker processes (0 = all cores; default: CQIA_WORKERS, else the stage's setting).")]
+
+
+@contextmanager
+def stage_executor(name: str, address: str | None, workers: int | None = None,
+                   default_workers: int = 0) -> Iterator[Any]:
+    """The executor a command's options name, closed (Ray shut down) when the command ends.
+    Local workers: `--workers`, else the CQIA_WORKERS environment variable, else the default."""
+    import os
+
+    from curation.pipeline.executors import make_executor
+
+    if workers is None and os.environ.get("CQIA_WORKERS", "").strip().isdigit():
+        workers = int(os.environ["CQIA_WORKERS"])
+    try:
+        executor = make_executor(name, address=address, workers=default_workers if workers is None else workers)
+    except (ValueError, RuntimeError, ConnectionError) as exc:
+        fail(str(exc))
+    try:
+        yield executor
+    finally:
+        executor.close()

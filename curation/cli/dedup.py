@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from curation.cli.common import console, fail, stage_table
+from curation.cli.common import ExecutorOpt, RayAddressOpt, console, fail, stage_executor, stage_table
 from curation.pipeline.rundir import RunDir, RunDirError
 from curation.pipeline.runner import run_stage
+from curation.pipeline.storage import as_path
 
 
 def _upstream(run: RunDir, upstream: str | None, own: str) -> str:
@@ -23,7 +24,7 @@ def _upstream(run: RunDir, upstream: str | None, own: str) -> str:
 
 
 def dedup(
-    run: Annotated[Path, typer.Argument(help="Run directory.")],
+    run: Annotated[Path, typer.Argument(parser=as_path, help="Run directory (local path or s3://bucket/path).")],
     upstream: Annotated[str | None, typer.Option(help="Stage to read (default: latest completed).")] = None,
     name: Annotated[str, typer.Option(help="Output stage name.")] = "dedup",
     threshold: Annotated[float, typer.Option(help="Jaccard similarity regarded as near duplicate.")] = 0.7,
@@ -37,8 +38,10 @@ def dedup(
     fold_script: Annotated[bool, typer.Option(help="Fold traditional/Taiwan text to simplified before matching.")]
     = True,
     verify: Annotated[bool, typer.Option(help="Check LSH candidates' signature similarity.")] = True,
-    workers: Annotated[int, typer.Option(help="Processes for signatures (0 = all cores).")] = 0,
+    workers: Annotated[int, typer.Option(help="Local processes (0 = all cores).")] = 0,
     force: Annotated[bool, typer.Option(help="Recompute even if complete.")] = False,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
 ) -> None:
     """Drop exact and near duplicates; clusters listed in RUN/<name>/clusters.jsonl for review."""
     from curation.stages.dedup import DedupConfig, dedup_stage
@@ -49,7 +52,8 @@ def dedup(
                              fold_script=fold_script, verify=verify, workers=workers)
         rundir = RunDir(run)
         stage = dedup_stage(rundir, _upstream(rundir, upstream, name), config, name=name)
-        manifest = run_stage(rundir, stage, force=force).manifest
+        with stage_executor(executor, ray_address, workers) as ex:
+            manifest = run_stage(rundir, stage, force=force, executor=ex).manifest
     except (RunDirError, ValidationError, ValueError) as exc:
         fail(str(exc))
     console.print(stage_table([manifest], title=name))
@@ -57,7 +61,7 @@ def dedup(
 
 
 def decontam(
-    run: Annotated[Path, typer.Argument(help="Run directory.")],
+    run: Annotated[Path, typer.Argument(parser=as_path, help="Run directory (local path or s3://bucket/path).")],
     against: Annotated[list[Path], typer.Option(help="Benchmark test set (CSV/JSON/JSONL); repeatable.")],
     upstream: Annotated[str | None, typer.Option(help="Stage to read (default: latest completed).")] = None,
     name: Annotated[str, typer.Option(help="Output stage name.")] = "decontam",
@@ -65,6 +69,9 @@ def decontam(
     min_overlap: Annotated[float, typer.Option(help="Shared share of the smaller side's n-grams.")] = 0.5,
     action: Annotated[str, typer.Option(help="drop, or flag (keep, with stats.contamination).")] = "drop",
     force: Annotated[bool, typer.Option(help="Recompute even if complete.")] = False,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
+    workers: Annotated[int, typer.Option(help="Local processes (0 = all cores).")] = 0,
 ) -> None:
     """Drop (or flag) records whose instruction+input overlaps a benchmark test question."""
     from curation.stages.decontam import DecontamConfig, decontam_stage
@@ -77,7 +84,8 @@ def decontam(
                                 action=action)
         rundir = RunDir(run)
         stage = decontam_stage(rundir, _upstream(rundir, upstream, name), config, name=name)
-        manifest = run_stage(rundir, stage, force=force).manifest
+        with stage_executor(executor, ray_address, workers) as ex:
+            manifest = run_stage(rundir, stage, force=force, executor=ex).manifest
     except (RunDirError, ValidationError, ValueError) as exc:
         fail(str(exc))
     console.print(stage_table([manifest], title=name))

@@ -5,23 +5,53 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from curation.cli.common import console, fail, stage_table
+from curation.cli.common import ExecutorOpt, RayAddressOpt, console, fail, stage_executor, stage_table
 from curation.pipeline.rundir import RunDir
-from curation.pipeline.runner import Stage, failed_calls_note, file_inputs, run_stage, skip_outcomes
+from curation.pipeline.runner import (
+    Stage,
+    failed_calls_note,
+    file_inputs,
+    group_files,
+    run_stage,
+    skip_outcomes,
+)
+from curation.pipeline.storage import as_path
 
 app = typer.Typer(help="Ingest sources into a run directory (one stage per source).", no_args_is_help=True)
 
-RunOption = Annotated[Path, typer.Option("--run", help="Run directory.")]
+RunOption = Annotated[Path, typer.Option("--run", parser=as_path,
+                                         help="Run directory (a local path or s3://bucket/path).")]
 
 
-def run_source_stage(run_dir: Path, stage: Stage, *, force: bool, progress: bool = True) -> dict:
+@dataclass(frozen=True)
+class FilesTask:
+    """An ingestion task: one group of input files read by the source's iterator (sources read
+    each file independently, so groups can run anywhere and in any order)."""
+
+    paths: list[Path]
+    iterate: Callable[[list[Path]], Iterable[Any]]
+
+    def __call__(self, skip: int) -> Iterator[Any]:
+        return skip_outcomes(self.iterate(self.paths), skip)
+
+
+def file_tasks(paths: list[Path], iterate: Callable[[list[Path]], Iterable[Any]]) -> list[FilesTask]:
+    """One task per ~64 MB of input files, in input order (a big dump is a task of its own)."""
+    return [FilesTask(group, iterate) for group in group_files(list(paths))]
+
+
+def run_source_stage(run_dir: Path, stage: Stage, *, force: bool, progress: bool = True,
+                     executor_name: str = "local", ray_address: str | None = None) -> dict:
     """Run an ingestion stage and print its summary; shared by every `ingest` command."""
-    result = run_stage(RunDir(run_dir), stage, force=force, progress=progress)
+    with stage_executor(executor_name, ray_address) as executor:
+        result = run_stage(RunDir(run_dir), stage, force=force, progress=progress, executor=executor)
     note = "already complete, skipped" if result.skipped else (
         f"resumed after {result.resumed_from} items" if result.resumed_from else "done"
     )
@@ -87,6 +117,19 @@ def unproductive_inputs(run: RunDir, manifest: dict[str, Any]) -> list[str]:
     return warnings
 
 
+@dataclass(frozen=True)
+class _Import:
+    fmt: str
+    source: str
+    settings: Any
+    answer_from: str | None
+
+    def __call__(self, paths: list[Path]) -> Iterable[Any]:
+        from sources.instruct_import import iter_import
+
+        return iter_import(paths, self.fmt, self.source, self.settings, answer_from=self.answer_from)
+
+
 @app.command("import")
 def import_(
     paths: Annotated[list[Path], typer.Argument(help="JSON, JSONL or Parquet files.")],
@@ -96,9 +139,11 @@ def import_(
     answer_from: Annotated[str | None, typer.Option(help="Override answer_from: human or llm.")] = None,
     shard_size: Annotated[int, typer.Option(help="Input items per shard/checkpoint.")] = 20_000,
     force: Annotated[bool, typer.Option(help="Recompute even if the stage is complete.")] = False,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
 ) -> None:
     """Import existing instruction data; malformed items go to rejects with file:line and reason."""
-    from sources.instruct_import import FORMATS, check_source_name, iter_import
+    from sources.instruct_import import FORMATS, check_source_name
     from sources.settings import known_sources, load_settings
 
     try:
@@ -114,13 +159,11 @@ def import_(
     try:
         stage = Stage(
             name=f"ingest-{source}",
-            produce=lambda skip: skip_outcomes(
-                iter_import(paths, fmt, source, settings, answer_from=answer_from), skip
-            ),
+            tasks=file_tasks(paths, _Import(fmt, source, settings, answer_from)),
             inputs=file_inputs(paths),
             params={"format": fmt, "source": source, "answer_from": answer_from, "settings": settings.name},
             shard_size=shard_size,
         )
-        run_source_stage(run, stage, force=force)
+        run_source_stage(run, stage, force=force, executor_name=executor, ray_address=ray_address)
     except ValueError as exc:
         fail(str(exc))

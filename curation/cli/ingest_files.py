@@ -11,13 +11,14 @@ run does not re-send answered questions).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from curation.cli.common import fail
-from curation.cli.ingest import RunOption, app, run_source_stage
+from curation.cli.common import ExecutorOpt, RayAddressOpt, fail
+from curation.cli.ingest import RunOption, app, file_tasks, run_source_stage
 from curation.pipeline.runner import Stage, file_inputs, skip_outcomes
 
 Paths = Annotated[list[Path], typer.Argument(help="Input files.")]
@@ -36,6 +37,7 @@ def _check(paths: list[Path]) -> None:
 def _run(
     name: str, settings_name: str, paths: list[Path], iterate: Callable[[list[Path], Any], Iterable[Any]],
     run: Path, shard_size: int, force: bool, progress: bool, overrides: dict[str, Any] | None = None,
+    executor: str = "local", ray_address: str | None = None,
 ) -> dict:
     from sources.settings import load_settings
 
@@ -45,12 +47,24 @@ def _run(
         settings = settings.model_copy(update={"options": {**settings.options, **overrides}})
     stage = Stage(
         name=f"ingest-{name}",
-        produce=lambda skip: skip_outcomes(iterate(paths, settings), skip),
+        tasks=file_tasks(paths, _WithSettings(iterate, settings)),
         inputs=file_inputs(paths),
         params={"source": name, "settings": settings.model_dump(mode="json")},
         shard_size=shard_size,
     )
-    return run_source_stage(run, stage, force=force, progress=progress)
+    return run_source_stage(run, stage, force=force, progress=progress, executor_name=executor,
+                            ray_address=ray_address)
+
+
+@dataclass(frozen=True)
+class _WithSettings:
+    """`iterate(paths, settings)` as a function of the paths alone (one ingestion task's files)."""
+
+    iterate: Callable[[list[Path], Any], Iterable[Any]]
+    settings: Any
+
+    def __call__(self, paths: list[Path]) -> Iterable[Any]:
+        return self.iterate(paths, self.settings)
 
 
 @app.command("wiki")
@@ -58,52 +72,53 @@ def wiki(
     paths: Paths, run: RunOption = DEFAULT_RUN,
     opencc_backend: Annotated[str | None, typer.Option(help="reimplemented (reference) or pyo3 (faster).")] = None,
     shard_size: ShardSize = 20_000, force: Force = False, progress: Progress = True,
+    executor: ExecutorOpt = "local", ray_address: RayAddressOpt = None,
 ) -> None:
     """Chinese Wikipedia XML dumps (.xml.bz2/.xml): lead and section Q&A, converted to simplified;
     WikiExtractor --json files (.jsonl/.json): one lead record per article."""
     from sources.wiki import iter_wiki
 
     _run("wiki", "wiki", paths, iter_wiki, run, shard_size, force, progress,
-         {"opencc_backend": opencc_backend} if opencc_backend else None)
+         {"opencc_backend": opencc_backend} if opencc_backend else None, executor=executor, ray_address=ray_address)
 
 
 @app.command("baike")
 def baike(paths: Paths, run: RunOption = DEFAULT_RUN, shard_size: ShardSize = 20_000, force: Force = False,
-          progress: Progress = True) -> None:
+          progress: Progress = True, executor: ExecutorOpt = "local", ray_address: RayAddressOpt = None) -> None:
     """Saved Baidu Baike article pages → summary, info-box and section Q&A (config `wiki`)."""
     from sources.baike import iter_baike
 
-    _run("baike", "baike", paths, iter_baike, run, shard_size, force, progress)
+    _run("baike", "baike", paths, iter_baike, run, shard_size, force, progress, executor=executor, ray_address=ray_address)
 
 
 @app.command("exam")
 def exam(paths: Paths, run: RunOption = DEFAULT_RUN, shard_size: ShardSize = 20_000, force: Force = False,
-         progress: Progress = True) -> None:
+         progress: Progress = True, executor: ExecutorOpt = "local", ray_address: RayAddressOpt = None) -> None:
     """CMMLU / C-Eval .csv and GAOKAO-Bench .json (objective and subjective) → explained answers.
 
     C-Eval's test split has no answers: its rows are rejected (no_answer), never answered."""
     from sources.exam import iter_exam
 
-    _run("exam", "exam", paths, iter_exam, run, shard_size, force, progress)
+    _run("exam", "exam", paths, iter_exam, run, shard_size, force, progress, executor=executor, ray_address=ray_address)
 
 
 @app.command("logiqa")
 def logiqa(paths: Paths, run: RunOption = DEFAULT_RUN, shard_size: ShardSize = 20_000, force: Force = False,
-           progress: Progress = True) -> None:
+           progress: Progress = True, executor: ExecutorOpt = "local", ray_address: RayAddressOpt = None) -> None:
     """LogiQA 1.0 text blocks or LogiQA 2.0 JSON lines → `logi_qa` records (stage `ingest-logi_qa`)."""
     from sources.logiqa import iter_logiqa
 
-    _run("logi_qa", "logi_qa", paths, iter_logiqa, run, shard_size, force, progress)
+    _run("logi_qa", "logi_qa", paths, iter_logiqa, run, shard_size, force, progress, executor=executor, ray_address=ray_address)
 
 
 @app.command("classical")
 def classical(paths: Paths, run: RunOption = DEFAULT_RUN, shard_size: ShardSize = 20_000, force: Force = False,
-              progress: Progress = True) -> None:
+              progress: Progress = True, executor: ExecutorOpt = "local", ray_address: RayAddressOpt = None) -> None:
     """chinese-poetry .json (poems, ci, qu, prose classics, 蒙学, biographies) and idiom .txt/.csv →
     `chinese_traditional` records."""
     from sources.classical import iter_classical
 
-    _run("chinese_traditional", "chinese_traditional", paths, iter_classical, run, shard_size, force, progress)
+    _run("chinese_traditional", "chinese_traditional", paths, iter_classical, run, shard_size, force, progress, executor=executor, ray_address=ray_address)
 
 
 @app.command("ruozhiba")
@@ -117,6 +132,7 @@ def ruozhiba(
     rps: Annotated[float | None, typer.Option(help="Rate limit, requests per second.")] = None,
     cache: Annotated[Path | None, typer.Option(help="Answer cache (JSONL); default RUN/llm-cache/ruozhiba.jsonl.")] = None,
     shard_size: ShardSize = 20_000, force: Force = False, progress: Progress = True,
+    executor: ExecutorOpt = "local", ray_address: RayAddressOpt = None,
 ) -> None:
     """Ruozhiba titles, best-of lists, thread dumps, text lines → LLM-answered records (answer_from=llm).
 
@@ -124,6 +140,7 @@ def ruozhiba(
     """
     from curation.llm.client import LLMClient, LLMError
     from curation.pipeline.runner import CallTally, ExternalCallsFailed
+    from curation.pipeline.storage import local_state_dir
     from curation.stages.answers import GenerationConfig, generate_answers
     from sources.ruozhiba import iter_ruozhiba
     from sources.settings import load_settings
@@ -134,7 +151,8 @@ def ruozhiba(
     try:
         client = LLMClient.from_env(
             base_url=base_url, model=model, concurrency=concurrency, max_retries=max_retries, timeout_s=timeout_s,
-            rate_limit_rps=rps, cache_path=cache or run / "llm-cache" / "ruozhiba.jsonl",
+            rate_limit_rps=rps,
+            cache_path=cache or local_state_dir(run) / "llm-cache" / "ruozhiba.jsonl",
         )
     except LLMError as exc:
         fail(str(exc))
@@ -148,10 +166,12 @@ def ruozhiba(
         params={"source": "ruozhiba", "settings": settings.model_dump(mode="json"), "model": client.model,
                 "prompt_fingerprint": config.fingerprint(client.model)},
         shard_size=shard_size,
+        on_driver=True,  # the one LLM client (concurrency cap, rate limit, cache) lives here
         calls=tally,
     )
     try:
-        run_source_stage(run, stage, force=force, progress=progress)
+        run_source_stage(run, stage, force=force, progress=progress, executor_name=executor,
+                         ray_address=ray_address)
     except LLMError as exc:
         fail(f"answer generation stopped: {exc} (answers so far are cached; re-run to resume)")
     except ExternalCallsFailed as exc:
@@ -167,6 +187,7 @@ def _import_command(name: str) -> None:
         run: RunOption = DEFAULT_RUN,
         answer_from: Annotated[str | None, typer.Option(help="Override answer_from: human or llm.")] = None,
         shard_size: ShardSize = 20_000, force: Force = False, progress: Progress = True,
+        executor: ExecutorOpt = "local", ray_address: RayAddressOpt = None,
     ) -> None:
         from sources.instruct_import import FORMATS, iter_import
         from sources.settings import load_settings
@@ -180,7 +201,7 @@ def _import_command(name: str) -> None:
 
         try:
             _run(name, name, paths, iterate, run, shard_size, force, progress,
-                 {"import_format": fmt, "answer_from_cli": answer_from})
+                 {"import_format": fmt, "answer_from_cli": answer_from}, executor=executor, ray_address=ray_address)
         except ValueError as exc:
             fail(str(exc))
 

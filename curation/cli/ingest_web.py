@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from curation.cli.common import console, fail
+from curation.cli.common import ExecutorOpt, RayAddressOpt, console, fail
 from curation.cli.ingest import RunOption, app, run_source_stage
 from curation.pipeline.runner import Stage, file_inputs, skip_outcomes
 from schemas.redact import redact_url
@@ -99,7 +99,10 @@ def _make_command(source: str, help_text: str):
         max_pages: Annotated[int | None, typer.Option(help="Stop discovering after this many URLs.")] = None,
         shard_size: Annotated[int, typer.Option(help="Outcomes per shard/checkpoint.")] = 100,
         force: Annotated[bool, typer.Option(help="Recompute even if the stage is complete.")] = False,
+        executor: ExecutorOpt = "local",
+        ray_address: RayAddressOpt = None,
     ) -> None:
+        from curation.pipeline.storage import local_state_dir
         from sources.http import Crawler, FetchConfig, RawCache
         from sources.http.fetcher import DEFAULT_USER_AGENT
         from sources.http.ingest import iter_web_source
@@ -129,7 +132,7 @@ def _make_command(source: str, help_text: str):
                 timeout=timeout, respect_robots=not ignore_robots, concurrency=concurrency,
                 headers=_headers(header or []), cookies=_read_cookies(cookies_file, source),
             )
-            crawler = Crawler(RawCache(cache or Path(run) / "_raw_cache"), config,
+            crawler = Crawler(RawCache(cache or local_state_dir(run) / "_raw_cache"), config,
                               retry_failed=retry_failed, max_pages=max_pages)
         stage = Stage(
             name=f"ingest-{source}",
@@ -139,8 +142,9 @@ def _make_command(source: str, help_text: str):
             params={"source": source, "settings": settings.name, "max_pages": max_pages,
                     "respect_robots": not ignore_robots},
             shard_size=shard_size,
+            on_driver=True,  # the crawler's per-host politeness and raw cache live in this process
         )
-        run_source_stage(run, stage, force=force)
+        run_source_stage(run, stage, force=force, executor_name=executor, ray_address=ray_address)
         if crawler is not None and (crawler.stats.fetched or crawler.stats.from_cache):
             console.print(crawl_table(crawler.stats, source))
 

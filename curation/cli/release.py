@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from curation.cli.common import console, fail, stdout
+from curation.cli.common import ExecutorOpt, RayAddressOpt, WorkersOpt, console, fail, stage_executor, stdout
 from curation.pipeline.rundir import RunDirError
+from curation.pipeline.storage import as_path
 
 app = typer.Typer(help="Build and publish releases.", no_args_is_help=True)
 
@@ -29,7 +30,7 @@ def release_table(summary) -> Table:  # noqa: ANN001 - ReleaseSummary, imported 
 
 @app.command("build")
 def build(
-    run: Annotated[Path, typer.Argument(help="Run directory.")],
+    run: Annotated[Path, typer.Argument(parser=as_path, help="Run directory (local path or s3://bucket/path).")],
     out: Annotated[Path, typer.Option("--out", help="Release directory (Hub layout).")],
     stage: Annotated[str | None, typer.Option(help="Stage to release (default: latest completed).")] = None,
     pretty_name: Annotated[str, typer.Option(help="Dataset card title.")] = "COIG-CQIA (cqia build)",
@@ -38,16 +39,20 @@ def build(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing release directory.")] = False,
     compression: Annotated[str, typer.Option(help="Parquet compression: zstd or snappy (what datasets uses).")]
     = "zstd",
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Write OUT/<config>/train-*.parquet, OUT/README.md (dataset card), OUT/assets/*.png (figures),
     OUT/cqia_pipeline.yaml (stage parameters) and, for license other, OUT/LICENSE.md."""
     from curation.release.build import ReleaseBuildError, build_release
 
     try:
-        summary = build_release(
-            run, out, stage=stage, pretty_name=pretty_name, dataset_license=license_,
-            shard_rows=shard_rows, overwrite=overwrite, compression=compression,
-        )
+        with stage_executor(executor, ray_address, workers) as ex:
+            summary = build_release(
+                run, out, stage=stage, pretty_name=pretty_name, dataset_license=license_,
+                shard_rows=shard_rows, overwrite=overwrite, compression=compression, executor=ex,
+            )
     except (ReleaseBuildError, RunDirError) as exc:
         fail(str(exc))
     for leftover in summary.removed_leftovers:

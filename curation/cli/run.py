@@ -7,9 +7,20 @@ from typing import Annotated
 
 import typer
 
-from curation.cli.common import console, fail, stage_table, stdout
+from curation.cli.common import (
+    ExecutorOpt,
+    RayAddressOpt,
+    WorkersOpt,
+    console,
+    fail,
+    stage_executor,
+    stage_table,
+    stdout,
+)
+from curation.pipeline.executors import Executor
 from curation.pipeline.rundir import RunDir, RunDirError
 from curation.pipeline.runner import run_stage
+from curation.pipeline.storage import as_path
 
 app = typer.Typer(help="Inspect and advance a run directory.", no_args_is_help=True)
 
@@ -18,7 +29,8 @@ def ingest_stages(run: RunDir) -> list[str]:
     return [s for s in run.completed_stages() if s.startswith("ingest-")]
 
 
-def validate_run(run_dir: Path, *, force: bool = False, progress: bool = True) -> dict:
+def validate_run(run_dir: Path, *, force: bool = False, progress: bool = True,
+                 executor: Executor | None = None) -> dict:
     """The `validate` stage over every completed ingest stage, in run order."""
     from curation.stages.validate import validate_stage
 
@@ -26,18 +38,23 @@ def validate_run(run_dir: Path, *, force: bool = False, progress: bool = True) -
     upstream = ingest_stages(run)
     if not upstream:
         raise RunDirError(f"{run_dir}: no completed ingest-* stage to validate")
-    result = run_stage(run, validate_stage(run, upstream), force=force, progress=progress)
+    stage = validate_stage(run, upstream)
+    result = run_stage(run, stage, force=force, progress=progress, executor=executor)
     return result.manifest
 
 
 @app.command("validate")
 def validate(
-    run: Annotated[Path, typer.Argument(help="Run directory.")],
+    run: Annotated[Path, typer.Argument(parser=as_path, help="Run directory (local path or s3://bucket/path).")],
     force: Annotated[bool, typer.Option(help="Recompute even if complete.")] = False,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Re-check every ingested record (schema, justified human_verified) into stage `validate`."""
     try:
-        manifest = validate_run(run, force=force)
+        with stage_executor(executor, ray_address, workers) as ex:
+            manifest = validate_run(run, force=force, executor=ex)
     except RunDirError as exc:
         fail(str(exc))
     console.print(stage_table([manifest], title="validate"))
@@ -45,7 +62,7 @@ def validate(
 
 @app.command("status")
 def status(
-    run: Annotated[Path, typer.Argument(help="Run directory.")],
+    run: Annotated[Path, typer.Argument(parser=as_path, help="Run directory.")],
     json_out: Annotated[bool, typer.Option("--json", help="Print manifests' counts as JSON.")] = False,
 ) -> None:
     """Counts per stage and source, with drop reasons."""

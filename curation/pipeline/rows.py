@@ -1,4 +1,4 @@
-"""Rows <-> records, shard line iteration and batching: the row helpers every stage shares.
+"""Rows <-> records: the row helper every stage shares.
 
 Rows that come out of a validated stage are rebuilt without re-validation (`model_construct`),
 which keeps the hot loops cheap; the clean stage keeps strings free of control characters.
@@ -6,13 +6,10 @@ which keeps the hot loops cheap; the clean stage keeps strings free of control c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from itertools import islice
 from typing import Any
 
 import orjson
 
-from curation.pipeline.rundir import RunDir
 from schemas import CuratedRecord, InstructionRecord, Provenance, TaskType
 
 
@@ -51,16 +48,3 @@ def row_json(row: dict[str, Any]) -> bytes:
             pass
     record = row_to_record(row)
     return record.__pydantic_serializer__.to_json(record)
-
-
-def iter_lines(run: RunDir, stage: str) -> Iterator[bytes]:
-    """Every line of every shard of `stage`, in shard order (bytes, newline included)."""
-    for path in run.shard_paths(stage):
-        with path.open("rb") as handle:
-            yield from handle
-
-
-def batches(lines: Iterator[bytes], size: int) -> Iterator[list[bytes]]:
-    """Consecutive lists of up to `size` lines."""
-    while batch := list(islice(lines, size)):
-        yield batch

@@ -2,11 +2,15 @@
 
 Layout::
 
-    RUN/run.json                       stages in the order they were run
-    RUN/<stage>/part-00000.jsonl       kept records (CuratedRecord JSON)
-    RUN/<stage>/rejects-00000.jsonl    dropped/invalid entries with reason and location
-    RUN/<stage>/_progress/00000.json   per-shard checkpoint (how much input the shard covers)
-    RUN/<stage>/_MANIFEST.json         written last: the stage is complete iff it exists
+    RUN/run.json                             stages in the order they were run
+    RUN/<stage>/part-00003.jsonl             kept records of task 3 (CuratedRecord JSON)
+    RUN/<stage>/part-00003-00001.jsonl       its second chunk (tasks cut every shard_size outcomes)
+    RUN/<stage>/rejects-00003.jsonl          dropped/invalid entries with reason and location
+    RUN/<stage>/_progress/00003-00000.json   chunk checkpoint (how much of task 3's input it covers)
+    RUN/<stage>/_progress/00003.json         task 3 is complete: its files and counts
+    RUN/<stage>/_MANIFEST.json               written last: the stage is complete iff it exists
+
+RUN is a local folder or an object-storage URL such as `s3://bucket/path` (see storage.py).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import orjson
 from pydantic import ValidationError
 
 from curation.pipeline.atomic import read_json, write_json_atomic
+from curation.pipeline.storage import AnyPath, as_path
 from schemas import RAW_TEXT, CuratedRecord
 
 MANIFEST = "_MANIFEST.json"
@@ -32,10 +37,10 @@ class RunDirError(RuntimeError):
 class RunDir:
     """Access to a run directory's stages; creation is cheap and idempotent."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
+    def __init__(self, root: str | Path | AnyPath) -> None:
+        self.root = as_path(root)
 
-    def stage_dir(self, stage: str) -> Path:
+    def stage_dir(self, stage: str) -> AnyPath:
         return self.root / stage
 
     def manifest(self, stage: str) -> dict[str, Any] | None:
@@ -69,7 +74,7 @@ class RunDir:
             raise RunDirError(f"{self.root}: no completed stage (is this a run directory?)")
         return done[-1]
 
-    def shard_paths(self, stage: str, kind: str = "part") -> list[Path]:
+    def shard_paths(self, stage: str, kind: str = "part") -> list[AnyPath]:
         manifest = self.require_manifest(stage)
         return [self.stage_dir(stage) / s["path"] for s in manifest["shards"] if s["kind"] == kind]
 

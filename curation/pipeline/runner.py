@@ -1,15 +1,26 @@
-"""The stage runner: shards, checkpoints, skip-if-complete, resume-after-kill, honest counts.
+"""The stage runner: partitioned stages, per-task markers, skip-if-complete, resume-after-kill.
 
-A stage yields one outcome per input unit (Kept, KeptRaw, Dropped or InvalidItem). Every `shard_size`
-outcomes the runner atomically writes a kept shard, a rejects shard and then a checkpoint. After
-a kill, the completed checkpoints say how many outcomes are durable; the stage is asked to resume
-after them (`produce(skip)`), partial shards are overwritten, so the final output is identical to
-an uninterrupted run as long as the stage is deterministic.
+A stage is a set of independent tasks, one per input partition (an upstream shard, a group of
+input files). A task yields one outcome per input unit (Kept, KeptRaw, Dropped or InvalidItem);
+every `shard_size` outcomes it atomically writes a kept chunk, a rejects chunk and a chunk
+checkpoint, and at its end a task marker (`_progress/<task>.json`) listing its files and counts.
+The manifest, written last, merges the markers in task order.
 
-A stage that calls an outside service (an LLM) counts its calls in a `CallTally`. A failed call is
-not a final answer: a checkpoint holding one is not resumed from, a manifest recording one does
-not make the stage skippable (the next run retries; the client's cache makes the calls that did
-succeed free), and when every call failed the stage is left incomplete (`ExternalCallsFailed`).
+Files of task t: `part-TTTTT.jsonl` for its first chunk and `part-TTTTT-CCCCC.jsonl` for further
+ones (a task over one upstream shard has one chunk; an ingestion task over a large dump has many),
+the same for `rejects-`. A task's output depends only on its input, so the bytes are the same
+whichever executor (curation.pipeline.executors) runs the tasks and with how many workers.
+
+After a kill, finished tasks are skipped by their markers; an unfinished task resumes after its
+last chunk checkpoint (`produce(skip)`) and overwrites partial chunks, so the final output is
+identical to an uninterrupted run as long as the stage is deterministic. A task killed on a
+cluster is simply run again (by Ray, or by the next run of the command).
+
+A stage that calls an outside service (an LLM) counts its calls in a `CallTally` (such stages run
+on the driver). A failed call is not a final answer: a chunk checkpoint or task marker holding
+one is not resumed from, a manifest recording one does not make the stage skippable (the next run
+retries; the client's cache makes the calls that did succeed free), and when every call failed
+the stage is left incomplete (`ExternalCallsFailed`).
 """
 
 from __future__ import annotations
@@ -18,7 +29,6 @@ import functools
 import hashlib
 import re
 import reprlib
-import shutil
 import subprocess
 import time
 from collections import Counter, defaultdict
@@ -32,7 +42,9 @@ import orjson
 
 from curation import __version__
 from curation.pipeline.atomic import atomic_writer, clean_temp_files, read_json, write_json_atomic
+from curation.pipeline.executors import Executor, LocalExecutor
 from curation.pipeline.rundir import MANIFEST, PROGRESS, RunDir
+from curation.pipeline.storage import AnyPath, list_names, mkdirs, rmtree
 from schemas import CuratedRecord, InvalidItem
 from schemas.redact import env_secrets, redact_obj, redact_text
 
@@ -63,6 +75,8 @@ class KeptRaw:
 
 
 Outcome = Kept | KeptRaw | Dropped | InvalidItem
+Task = Callable[[int], Iterable[Outcome | CuratedRecord]]
+"""A task: `task(skip)` yields its outcomes after the first `skip` ones."""
 
 _MAX_ERROR_KINDS = 5
 _URL_USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.I)
@@ -104,15 +118,35 @@ class ExternalCallsFailed(RuntimeError):
 
 @dataclass
 class Stage:
-    """What to run: `produce(skip)` yields outcomes after the first `skip` ones."""
+    """What to run: `tasks` (independent partitions), or one `produce(skip)` (a one-task stage).
+
+    `on_driver`: the tasks hold something that must stay in this process (an LLM client with its
+    global rate limit and cache, a polite crawler); they run here one after another.
+    `prepare(executor)`: shared work the tasks need, run (only when some task is pending) before
+    them with the same executor (dedup's signature and clustering phases).
+    `cleanup()`: after the manifest is written (remove scratch files).
+    `workers`: processes for the default local executor when the caller passes none (0 = all cores).
+    """
 
     name: str
-    produce: Callable[[int], Iterable[Outcome | CuratedRecord]]
-    inputs: list[dict[str, Any]]
+    produce: Task | None = None
+    inputs: list[dict[str, Any]] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
     shard_size: int = 20_000
     total: int | None = None
-    calls: CallTally | None = None  # set by stages that call an outside service
+    tasks: list[Task] | None = None
+    on_driver: bool = False
+    prepare: Callable[[Executor], None] | None = None
+    cleanup: Callable[[], None] | None = None
+    workers: int = 1
+    calls: CallTally | None = None  # set by stages that call an outside service (they run on the driver)
+
+    def task_list(self) -> list[Task]:
+        if self.tasks is not None:
+            return list(self.tasks)
+        if self.produce is None:
+            raise ValueError(f"stage {self.name!r} has neither tasks nor produce")
+        return [self.produce]
 
     def recorded_inputs(self) -> list[dict[str, Any]]:
         """Inputs as the manifest records them: a crawl URL's token or password never lands on disk."""
@@ -163,6 +197,20 @@ def file_inputs(paths: Iterable[Path]) -> list[dict[str, Any]]:
     ]
 
 
+def group_files(paths: list[Path], target_bytes: int = 64 << 20) -> list[list[Path]]:
+    """Input files in order, grouped into ingestion tasks of about `target_bytes` each: a large
+    dump is a task of its own, many small saved pages share one (no task per tiny file)."""
+    groups: list[list[Path]] = []
+    size = 0
+    for path in paths:
+        if not groups or size >= target_bytes:
+            groups.append([])
+            size = 0
+        groups[-1].append(path)
+        size += Path(path).stat().st_size if Path(path).exists() else 0
+    return groups
+
+
 def stage_input(run: RunDir, stage: str) -> dict[str, Any]:
     """Fingerprint entry for an upstream stage: changes whenever its output would.
 
@@ -176,10 +224,39 @@ def stage_input(run: RunDir, stage: str) -> dict[str, Any]:
     return entry
 
 
-def iter_upstream(run: RunDir, upstreams: list[str]) -> Iterator[CuratedRecord]:
-    """Records of several completed stages, concatenated in the given order."""
-    for upstream in upstreams:
-        yield from run.iter_records(upstream)
+def upstream_shards(run: RunDir, upstreams: str | list[str]) -> list[AnyPath]:
+    """The kept shards of completed upstream stage(s), in order: one downstream task each."""
+    names = [upstreams] if isinstance(upstreams, str) else list(upstreams)
+    return [path for name in names for path in run.shard_paths(name)]
+
+
+def iter_shard_lines(path: AnyPath) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        yield from handle
+
+
+@dataclass(frozen=True)
+class RecordTask:
+    """Task over one upstream shard: `fn(record)` per row (rows parsed into CuratedRecord)."""
+
+    path: AnyPath
+    fn: Callable[[CuratedRecord], Outcome | CuratedRecord]
+
+    def __call__(self, skip: int) -> Iterator[Outcome | CuratedRecord]:
+        for line in islice(iter_shard_lines(self.path), skip, None):
+            yield self.fn(CuratedRecord.model_validate_json(line))
+
+
+@dataclass(frozen=True)
+class LineTask:
+    """Task over one upstream shard: `fn(line, location)` per raw JSON line (no model parsing)."""
+
+    path: AnyPath
+    fn: Callable[[bytes, str], Outcome | CuratedRecord]
+
+    def __call__(self, skip: int) -> Iterator[Outcome | CuratedRecord]:
+        for line_no, line in enumerate(islice(iter_shard_lines(self.path), skip, None), start=skip + 1):
+            yield self.fn(line, f"{self.path}:{line_no}")
 
 
 def map_stage(
@@ -191,16 +268,11 @@ def map_stage(
     params: dict[str, Any] | None = None,
     shard_size: int = 20_000,
 ) -> Stage:
-    """A per-record stage over upstream stage(s); resuming skips input instead of recomputing."""
+    """A per-record stage over upstream stage(s): one task per upstream shard."""
     upstreams = [upstream] if isinstance(upstream, str) else list(upstream)
-
-    def produce(skip: int) -> Iterator[Outcome | CuratedRecord]:
-        for record in islice(iter_upstream(run, upstreams), skip, None):
-            yield fn(record)
-
     return Stage(
         name=name,
-        produce=produce,
+        tasks=[RecordTask(path, fn) for path in upstream_shards(run, upstreams)],
         inputs=[stage_input(run, u) for u in upstreams],
         params=params or {},
         shard_size=shard_size,
@@ -326,63 +398,180 @@ def _kept_json(record: CuratedRecord) -> bytes | InvalidItem:
                            source=record.source)
 
 
-class _ShardWriter:
-    """Buffers one shard's outcomes and writes kept/rejects files then the checkpoint."""
-
-    def __init__(self, stage_dir: Path, fingerprint: str) -> None:
-        self.stage_dir = stage_dir
-        self.fingerprint = fingerprint
-
-    def write(self, index: int, kept: list[bytes], rejects: list[bytes], outcomes: int, counts: _Counts,
-              calls: dict[str, int] | None = None) -> dict:
-        files = []
-        for kind, rows in (("part", kept), ("rejects", rejects)):
-            if not rows:
-                continue
-            name = f"{kind}-{index:05d}.jsonl"
-            digest = hashlib.sha256()
-            with atomic_writer(self.stage_dir / name) as handle:
-                for row in rows:
-                    handle.write(row)
-                    digest.update(row)
-            files.append({"path": name, "kind": kind, "records": len(rows), "sha256": digest.hexdigest()})
-        checkpoint = {
-            "fingerprint": self.fingerprint,
-            "index": index,
-            "outcomes": outcomes,
-            "files": files,
-            "counts": counts.to_dict(),
-        }
-        if calls is not None:
-            checkpoint["calls"] = calls
-        write_json_atomic(self.stage_dir / PROGRESS / f"{index:05d}.json", checkpoint)
-        return checkpoint
+_CHUNK_FILE = re.compile(r"^(?:part|rejects)-(\d{5,})(?:-(\d{5,}))?\.jsonl$")
+_CHUNK_MARK = re.compile(r"^(\d{5,})-(\d{5,})\.json$")
 
 
-def _load_checkpoints(stage_dir: Path, fingerprint: str) -> list[dict[str, Any]]:
-    """Contiguous completed checkpoints from shard 0 that belong to this fingerprint; a shard with
-    a failed outside call is not final, so resuming starts again from it."""
+def chunk_name(kind: str, task: int, chunk: int) -> str:
+    return f"{kind}-{task:05d}.jsonl" if chunk == 0 else f"{kind}-{task:05d}-{chunk:05d}.jsonl"
+
+
+def _task_marker(stage_dir: AnyPath, task: int) -> AnyPath:
+    return stage_dir / PROGRESS / f"{task:05d}.json"
+
+
+def _chunk_marker(stage_dir: AnyPath, task: int, chunk: int) -> AnyPath:
+    return stage_dir / PROGRESS / f"{task:05d}-{chunk:05d}.json"
+
+
+@dataclass
+class TaskJob:
+    """What a worker needs to run the tasks of one stage (shipped once per stage to each worker)."""
+
+    name: str
+    tasks: list[Task]
+    stage_dir: AnyPath
+    fingerprint: str
+    shard_size: int
+    calls: CallTally | None = None  # only for on_driver stages (the tally lives in this process)
+
+
+def _write_chunk(job: TaskJob, task: int, chunk: int, kept: list[bytes], rejects: list[bytes],
+                 outcomes: int, counts: _Counts) -> dict[str, Any]:
+    files = []
+    for kind, rows in (("part", kept), ("rejects", rejects)):
+        if not rows:
+            continue
+        name = chunk_name(kind, task, chunk)
+        digest = hashlib.sha256()
+        with atomic_writer(job.stage_dir / name) as handle:
+            for row in rows:
+                handle.write(row)
+                digest.update(row)
+        files.append({"path": name, "kind": kind, "records": len(rows), "sha256": digest.hexdigest()})
+    return {"chunk": chunk, "outcomes": outcomes, "files": files, "counts": counts.to_dict()}
+
+
+def _resume_point(job: TaskJob, task: int) -> list[dict[str, Any]]:
+    """This task's contiguous chunk checkpoints from chunk 0; files of later chunks are removed."""
     done = []
-    index = 0
-    while (path := stage_dir / PROGRESS / f"{index:05d}.json").exists():
+    while (path := _chunk_marker(job.stage_dir, task, len(done))).exists():
         checkpoint = read_json(path)
-        if checkpoint.get("fingerprint") != fingerprint or checkpoint.get("calls", {}).get("failed"):
+        if checkpoint.get("fingerprint") != job.fingerprint or checkpoint.get("calls", {}).get("failed"):
             break
         done.append(checkpoint)
-        index += 1
+    for name in list_names(job.stage_dir):
+        match = _CHUNK_FILE.match(name)
+        if match and int(match.group(1)) == task and int(match.group(2) or 0) >= len(done):
+            (job.stage_dir / name).unlink()
+    for name in list_names(job.stage_dir / PROGRESS):
+        match = _CHUNK_MARK.match(name)
+        if match and int(match.group(1)) == task and int(match.group(2)) >= len(done):
+            (job.stage_dir / PROGRESS / name).unlink()
     return done
 
 
-def _remove_from(stage_dir: Path, first_index: int) -> None:
-    """Delete shard files and checkpoints at or after `first_index` (left by a killed run)."""
-    for path in list(stage_dir.glob("*-*.jsonl")) + list((stage_dir / PROGRESS).glob("*.json")):
-        stem = path.stem.rsplit("-", 1)[-1]
-        if stem.isdigit() and int(stem) >= first_index:
-            path.unlink()
+def execute_task(job: TaskJob, task: int, advance: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Run task `task` of a stage into its files and write its marker; returns the marker.
+
+    Safe to run again after a kill (or twice at once after a lost worker): it resumes after its
+    last chunk checkpoint, rewrites the chunks after it, and writes the marker last."""
+    marker_path = _task_marker(job.stage_dir, task)
+    if marker_path.exists():
+        marker = read_json(marker_path)
+        if marker.get("fingerprint") == job.fingerprint and not marker.get("calls", {}).get("failed"):
+            return marker
+    chunks = _resume_point(job, task)
+    resumed_from = sum(c["outcomes"] for c in chunks)
+    secrets = env_secrets()
+    kept: list[bytes] = []
+    rejects: list[bytes] = []
+    counts = _Counts()
+    pending = 0
+    tally = job.calls
+    calls_at_checkpoint = (tally.made, tally.failed) if tally else (0, 0)
+
+    def flush(final: bool = False) -> None:
+        nonlocal kept, rejects, counts, pending, calls_at_checkpoint
+        checkpoint = _write_chunk(job, task, len(chunks), kept, rejects, pending, counts)
+        checkpoint["fingerprint"] = job.fingerprint
+        if tally is not None:
+            made, failed = tally.made - calls_at_checkpoint[0], tally.failed - calls_at_checkpoint[1]
+            calls_at_checkpoint = (tally.made, tally.failed)
+            checkpoint["calls"] = {"made": made, "failed": failed}
+        if not final:  # the last chunk is covered by the task marker written next
+            write_json_atomic(_chunk_marker(job.stage_dir, task, checkpoint["chunk"]), checkpoint)
+        chunks.append(checkpoint)
+        kept, rejects, counts, pending = [], [], _Counts(), 0
+
+    for outcome in job.tasks[task](resumed_from):
+        if isinstance(outcome, CuratedRecord):
+            outcome = Kept(outcome)
+        if isinstance(outcome, Kept):
+            line = _kept_json(outcome.record)
+            outcome = KeptRaw(line, outcome.record.source) if isinstance(line, bytes) else line
+        if isinstance(outcome, KeptRaw):
+            kept.append(outcome.data + b"\n")
+            counts.add(outcome.source, "kept")
+        elif isinstance(outcome, Dropped):
+            rejects.append(_reject_json(outcome, secrets) + b"\n")
+            counts.add(outcome.record.source, "dropped", outcome.reason)
+        elif isinstance(outcome, InvalidItem):
+            rejects.append(_reject_json(outcome, secrets) + b"\n")
+            counts.add(outcome.source or "unknown", "invalid", outcome.reason)
+        else:
+            raise TypeError(f"stage {job.name!r} yielded {type(outcome).__name__}, not an outcome")
+        pending += 1
+        if advance is not None:
+            advance(1)
+        if pending >= job.shard_size:
+            flush()
+    if pending:
+        flush(final=True)
+    total = _Counts()
+    for checkpoint in chunks:
+        total.merge(checkpoint["counts"])
+    marker = {
+        "fingerprint": job.fingerprint,
+        "task": task,
+        "outcomes": sum(c["outcomes"] for c in chunks),
+        "resumed_from": resumed_from,
+        "files": [f for c in chunks for f in c["files"]],
+        "counts": total.to_dict(),
+    }
+    if tally is not None:
+        marker["calls"] = {k: sum(c.get("calls", {}).get(k, 0) for c in chunks) for k in ("made", "failed")}
+    write_json_atomic(marker_path, marker)
+    return marker
 
 
-def run_stage(run: RunDir, stage: Stage, *, force: bool = False, progress: bool = True) -> StageResult:
-    """Run `stage` into `run`, skipping it when complete and resuming it when interrupted."""
+def _load_markers(stage_dir: AnyPath, fingerprint: str, tasks: int) -> dict[int, dict[str, Any]] | None:
+    """Finished tasks' markers, or None when a marker belongs to another fingerprint (left by a
+    run of different inputs or parameters: the directory is stale). Chunk checkpoints are checked
+    by their task when it resumes."""
+    markers: dict[int, dict[str, Any]] = {}
+    for name in sorted(list_names(stage_dir / PROGRESS)):
+        stem = name[: -len(".json")] if name.endswith(".json") else ""
+        if not stem.isdigit():
+            continue
+        data = read_json(stage_dir / PROGRESS / name)
+        if data.get("fingerprint") != fingerprint or int(stem) >= tasks:
+            return None
+        if not data.get("calls", {}).get("failed"):  # a task with a failed outside call runs again
+            markers[int(stem)] = data
+    return markers
+
+
+def _prepare_dir(run: RunDir, stage: Stage, fingerprint: str, force: bool, tasks: int) -> dict[int, dict[str, Any]]:
+    stage_dir = run.stage_dir(stage.name)
+    existing = run.manifest(stage.name)
+    if existing is not None or force:
+        rmtree(stage_dir)
+    markers = _load_markers(stage_dir, fingerprint, tasks)
+    if markers is None:
+        rmtree(stage_dir)
+        markers = {}
+    mkdirs(stage_dir / PROGRESS)
+    clean_temp_files(stage_dir)
+    return markers
+
+
+def run_stage(run: RunDir, stage: Stage, *, force: bool = False, progress: bool = True,
+              executor: Executor | None = None) -> StageResult:
+    """Run `stage` into `run`, skipping it when complete and resuming it when interrupted.
+
+    Tasks run on `executor` (default: a local process pool of `stage.workers`), except for
+    `on_driver` stages, whose tasks run here."""
     if not STAGE_NAME.fullmatch(stage.name):
         raise ValueError(f"stage name {stage.name!r} must be one folder name inside the run directory "
                          "(letters, digits, '_', '-', '.'; no path separators, not '.' or '..')")
@@ -393,64 +582,37 @@ def run_stage(run: RunDir, stage: Stage, *, force: bool = False, progress: bool 
     if existing is not None and existing.get("fingerprint") == fingerprint and not force and not retry_calls:
         run.register_stage(stage.name)
         return StageResult(existing, skipped=True)
-    if existing is not None or force:
-        shutil.rmtree(stage_dir, ignore_errors=True)
-    stage_dir.mkdir(parents=True, exist_ok=True)
-    (stage_dir / PROGRESS).mkdir(exist_ok=True)
-    clean_temp_files(stage_dir)
+    tasks = stage.task_list()
+    markers = _prepare_dir(run, stage, fingerprint, force, len(tasks))
     run.register_stage(stage.name)
-
-    checkpoints = _load_checkpoints(stage_dir, fingerprint)
-    _remove_from(stage_dir, len(checkpoints))
-    resumed_from = sum(c["outcomes"] for c in checkpoints)
+    done_before = sum(m["outcomes"] for m in markers.values())
+    pending = [i for i in range(len(tasks)) if i not in markers]
+    executor = executor or LocalExecutor(stage.workers)
     started = time.time()
-    writer = _ShardWriter(stage_dir, fingerprint)
-    index = len(checkpoints)
-    kept: list[bytes] = []
-    rejects: list[bytes] = []
-    counts = _Counts()
-    pending = 0
-    secrets = env_secrets()
-    tally = stage.calls
-    calls_at_checkpoint = (tally.made, tally.failed) if tally else (0, 0)
+    on_driver = stage.on_driver or stage.calls is not None  # a call tally lives in this process
+    job = TaskJob(stage.name, tasks, stage_dir, fingerprint, stage.shard_size, stage.calls)
+    resumed_in_tasks = 0
 
-    def shard_calls() -> dict[str, int] | None:
-        nonlocal calls_at_checkpoint
-        if tally is None:
-            return None
-        made, failed = tally.made - calls_at_checkpoint[0], tally.failed - calls_at_checkpoint[1]
-        calls_at_checkpoint = (tally.made, tally.failed)
-        return {"made": made, "failed": failed}
+    with _progress(stage.name, stage.total, done_before, enabled=progress) as advance:
+        if pending and stage.prepare is not None:
+            stage.prepare(executor)
+        inline = on_driver or (executor.name == "local" and (executor.workers <= 1 or len(pending) <= 1))
+        if inline:
+            results: Iterable[dict[str, Any]] = (execute_task(job, i, advance) for i in pending)
+        else:
+            results = executor.map_unordered(execute_task, job, pending)
+        for marker in results:
+            markers[marker["task"]] = marker
+            resumed_in_tasks += marker["resumed_from"]
+            if not inline:
+                advance(marker["outcomes"] - marker["resumed_from"])
+    clean_temp_files(stage_dir)
 
-    with _progress(stage.name, stage.total, resumed_from, enabled=progress) as advance:
-        for outcome in stage.produce(resumed_from):
-            if isinstance(outcome, CuratedRecord):
-                outcome = Kept(outcome)
-            if isinstance(outcome, Kept):
-                line = _kept_json(outcome.record)
-                outcome = KeptRaw(line, outcome.record.source) if isinstance(line, bytes) else line
-            if isinstance(outcome, KeptRaw):
-                kept.append(outcome.data + b"\n")
-                counts.add(outcome.source, "kept")
-            elif isinstance(outcome, Dropped):
-                rejects.append(_reject_json(outcome, secrets) + b"\n")
-                counts.add(outcome.record.source, "dropped", outcome.reason)
-            elif isinstance(outcome, InvalidItem):
-                rejects.append(_reject_json(outcome, secrets) + b"\n")
-                counts.add(outcome.source or "unknown", "invalid", outcome.reason)
-            else:
-                raise TypeError(f"stage {stage.name!r} yielded {type(outcome).__name__}, not an outcome")
-            pending += 1
-            advance(1)
-            if pending >= stage.shard_size:
-                checkpoints.append(writer.write(index, kept, rejects, pending, counts, shard_calls()))
-                index, kept, rejects, counts, pending = index + 1, [], [], _Counts(), 0
-        if pending or not checkpoints:
-            checkpoints.append(writer.write(index, kept, rejects, pending, counts, shard_calls()))
-
+    ordered = [markers[i] for i in range(len(tasks))]
     total = _Counts()
-    for checkpoint in checkpoints:
-        total.merge(checkpoint["counts"])
+    for marker in ordered:
+        total.merge(marker["counts"])
+    resumed_from = done_before + resumed_in_tasks
     manifest = {
         "stage": stage.name,
         "fingerprint": fingerprint,
@@ -459,25 +621,29 @@ def run_stage(run: RunDir, stage: Stage, *, force: bool = False, progress: bool 
         "shard_size": stage.shard_size,
         "code_version": code_version(),
         "counts": total.to_dict(),
-        "shards": [f for c in checkpoints for f in c["files"]],
+        "tasks": len(tasks),
+        "shards": [f for m in ordered for f in m["files"]],
         "timings": {
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "seconds_this_attempt": round(time.time() - started, 3),
             "resumed_from_outcome": resumed_from,
+            "executor": "driver" if on_driver else executor.name,
         },
     }
     counts_ok = manifest["counts"]
     assert counts_ok["in"] == counts_ok["kept"] + counts_ok["dropped_total"] + counts_ok["invalid_total"]
-    if tally is not None:
-        made = sum(c.get("calls", {}).get("made", 0) for c in checkpoints)
-        failed = sum(c.get("calls", {}).get("failed", 0) for c in checkpoints)
-        manifest["calls"] = tally.summary(made, failed)
+    if stage.calls is not None:
+        made = sum(m.get("calls", {}).get("made", 0) for m in ordered)
+        failed = sum(m.get("calls", {}).get("failed", 0) for m in ordered)
+        manifest["calls"] = stage.calls.summary(made, failed)
         if failed and failed == made:
             raise ExternalCallsFailed(
-                f"{stage.name}: all {made} {tally.service} calls failed, so the stage is left incomplete "
+                f"{stage.name}: all {made} {stage.calls.service} calls failed, so the stage is left incomplete "
                 f"(fix the cause and re-run; a re-run sends them again). {describe_errors(manifest['calls'])}"
             )
     write_json_atomic(stage_dir / MANIFEST, manifest)
+    if stage.cleanup is not None:
+        stage.cleanup()
     return StageResult(manifest, skipped=False, resumed_from=resumed_from)
 
 

@@ -34,9 +34,8 @@ from pydantic import ValidationError
 
 from curation.pipeline.atomic import atomic_writer
 from curation.pipeline.recipe import CleanConfig, Recipe
-from curation.pipeline.rows import iter_lines
 from curation.pipeline.rundir import RunDir
-from curation.pipeline.runner import KeptRaw, Outcome, Stage, run_stage, stage_input
+from curation.pipeline.runner import KeptRaw, Outcome, Stage, iter_shard_lines, run_stage, stage_input
 from curation.stages.clean import Cleaner
 from curation.stages.dedup import DedupConfig, dedup_stage
 from curation.stages.filters import failed_checks
@@ -243,7 +242,8 @@ def input_stage(items: Callable[[], Iterable[AuditItem]], inputs: list[dict[str,
 
 def audit_stage(run: RunDir, checks: AuditChecks, params: dict[str, Any]) -> Stage:
     def produce(skip: int) -> Iterator[Outcome]:
-        for line in islice(iter_lines(run, INPUT_STAGE), skip, None):
+        lines = (line for path in run.shard_paths(INPUT_STAGE) for line in iter_shard_lines(path))
+        for line in islice(lines, skip, None):
             row = checks.check(orjson.loads(line))
             yield KeptRaw(orjson.dumps(row), row["source"])
 

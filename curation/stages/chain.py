@@ -1,11 +1,12 @@
 """The curation chain over a run directory: clean (+ PII + metrics) -> [quality] -> filter -> plug-ins.
 
 - `clean`: per-record pure function over JSON rows (no pydantic validation in the hot loop):
-  cleans the text fields, detects/redacts PII and writes every metric into `stats`. Runs in a
-  process pool over batches of raw lines (both cores), order preserved, resumable. Its input is
-  raw text (ingest and validate check structure only); its output holds the strict text rule:
-  a record whose text still breaks it after cleaning (e.g. with cleaning steps switched off)
-  becomes an invalid reject located at its input file:line.
+  cleans the text fields, detects/redacts PII and writes every metric into `stats`. One task per
+  upstream shard, run by the executor (local process pool or Ray); a worker reads its shard and
+  writes its own output, so no record passes through the main process. Its input is raw text
+  (ingest and validate check structure only); its output holds the strict text rule: a record
+  whose text still breaks it after cleaning (e.g. with cleaning steps switched off) becomes an
+  invalid reject located at its input file:line.
 - `quality` (only when `quality.enabled`): LLM 1-10 score into `stats.llm_quality`.
 - `filter`: compares `stats` with the recipe thresholds, nothing else, so retuning thresholds
   re-runs only this cheap stage (its fingerprint holds only the filter settings).
@@ -15,9 +16,8 @@
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from importlib import import_module
 from itertools import islice
 from pathlib import Path
@@ -25,19 +25,23 @@ from typing import Any
 
 import orjson
 
-from curation.pipeline.children import die_with_parent
+from curation.pipeline.executors import Executor, LocalExecutor
 from curation.pipeline.recipe import Recipe
-from curation.pipeline.rows import batches, iter_lines, row_json, row_to_record
+from curation.pipeline.rows import row_json, row_to_record
 from curation.pipeline.rundir import RunDir
 from curation.pipeline.runner import (
     Dropped,
     KeptRaw,
+    LineTask,
     Outcome,
     Stage,
     StageResult,
+    iter_shard_lines,
     run_stage,
     stage_input,
+    upstream_shards,
 )
+from curation.pipeline.storage import AnyPath
 from curation.stages.filters import decide
 from schemas import CLEANED_FIELDS, InvalidItem, text_rule_violation, truncate_raw
 
@@ -67,16 +71,17 @@ class _Tools:
         self.pii = view.pii
 
 
-_WORKER_RECIPE: Recipe | None = None
-_WORKER_TOOLS: dict[str, _Tools] = {}
+_WORKER_TOOLS: dict[tuple[bytes, str], _Tools] = {}
 
 
-def _init_worker(recipe_json: bytes, parent_pid: int | None = None) -> None:
-    global _WORKER_RECIPE
-    if parent_pid is not None:  # a pool worker: end with the main process, even on SIGKILL
-        die_with_parent(parent_pid)
-    _WORKER_RECIPE = Recipe.model_validate_json(recipe_json)
-    _WORKER_TOOLS.clear()
+def _tools(recipe_json: bytes, source: str) -> _Tools:
+    """Per-process cache: a worker builds each source's cleaner and metrics once per recipe."""
+    tools = _WORKER_TOOLS.get((recipe_json, source))
+    if tools is None:
+        if len(_WORKER_TOOLS) > 64:
+            _WORKER_TOOLS.clear()
+        tools = _WORKER_TOOLS[(recipe_json, source)] = _Tools(Recipe.model_validate_json(recipe_json), source)
+    return tools
 
 
 def clean_row(row: dict[str, Any], tools: _Tools) -> tuple[str, str] | None:
@@ -110,56 +115,32 @@ def clean_row(row: dict[str, Any], tools: _Tools) -> tuple[str, str] | None:
     return None
 
 
-def _clean_batch(lines: list[bytes]) -> list[tuple[bytes, str | None, str, str]]:
-    """Worker entry: raw JSON lines in, (JSON, drop reason or None, detail, source) out. Kept rows
-    come back already serialised as the record (what the runner writes), so the main process only
-    writes bytes; dropped rows come back as the row JSON (rare, rebuilt into a model there)."""
-    assert _WORKER_RECIPE is not None
-    out = []
-    for line in lines:
-        row = orjson.loads(line)
-        source = row["source"]
-        tools = _WORKER_TOOLS.get(source)
-        if tools is None:
-            tools = _WORKER_TOOLS[source] = _Tools(_WORKER_RECIPE, source)
-        verdict = clean_row(row, tools)
-        if verdict is None:
-            out.append((row_json(row), None, "", source))
-        else:
-            out.append((orjson.dumps(row), *verdict, source))
-    return out
-
-
-def _workers(recipe: Recipe) -> int:
-    return recipe.workers or os.cpu_count() or 1
-
-
-def _mapbatches(
-    fn: Callable[[list[bytes]], list[Any]], batches: Iterator[list[bytes]], recipe: Recipe, total: int
-) -> Iterator[Any]:
-    """fn over batches, in order: in-process when small or workers == 1, else a process pool."""
-    recipe_json = recipe.model_dump_json().encode()
-    workers = _workers(recipe)
-    if workers <= 1 or total <= recipe.batch_size:
-        _init_worker(recipe_json)
-        for batch in batches:
-            yield from fn(batch)
-        return
-    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-    with mp.get_context(method).Pool(workers, initializer=_init_worker, initargs=(recipe_json, os.getpid())) as pool:
-        for result in pool.imap(fn, batches, chunksize=1):
-            yield from result
-
-
-def _outcome(data: bytes, reason: str | None, detail: str, source: str) -> Outcome:
-    if reason is None:
-        return KeptRaw(data, source)
-    row = orjson.loads(data)
+def clean_line(line: bytes, recipe_json: bytes) -> Outcome:
+    """One upstream line cleaned: kept rows go out already serialised as the record (what the
+    runner writes), dropped rows are rebuilt into a model (rare)."""
+    row = orjson.loads(line)
+    source = row["source"]
+    verdict = clean_row(row, _tools(recipe_json, source))
+    if verdict is None:
+        return KeptRaw(row_json(row), source)
+    reason, detail = verdict
     if reason == NOT_STRICT_AFTER_CLEAN:
         location = row.get("provenance", {}).get("location") or f"record {row['id']}"
         return InvalidItem(location=location, reason=reason, detail=detail, source=source,
                            raw=truncate_raw(orjson.dumps(row["record"]).decode()))
     return Dropped(row_to_record(row), reason, detail)
+
+
+@dataclass(frozen=True)
+class CleanTask:
+    """The clean stage's task over one upstream shard (runs in a worker process)."""
+
+    path: AnyPath
+    recipe_json: bytes
+
+    def __call__(self, skip: int) -> Iterator[Outcome]:
+        for line in islice(iter_shard_lines(self.path), skip, None):
+            yield clean_line(line, self.recipe_json)
 
 
 def _section_params(recipe: Recipe, sections: tuple[str, ...]) -> dict[str, Any]:
@@ -175,35 +156,36 @@ def _section_params(recipe: Recipe, sections: tuple[str, ...]) -> dict[str, Any]
 
 
 def clean_stage(run: RunDir, upstream: str, recipe: Recipe, name: str = "clean") -> Stage:
-    total = run.count(upstream)
-
-    def produce(skip: int) -> Iterator[Outcome]:
-        lines = islice(iter_lines(run, upstream), skip, None)
-        for item in _mapbatches(_clean_batch, batches(lines, recipe.batch_size), recipe, total):
-            yield _outcome(*item)
-
-    return Stage(name=name, produce=produce, inputs=[stage_input(run, upstream)],
-                 params=_section_params(recipe, _CLEAN_SECTIONS), total=total)
+    """Clean + PII + metrics: one task per upstream shard, in worker processes."""
+    recipe_json = recipe.model_dump_json().encode()
+    return Stage(name=name, tasks=[CleanTask(path, recipe_json) for path in upstream_shards(run, upstream)],
+                 inputs=[stage_input(run, upstream)], params=_section_params(recipe, _CLEAN_SECTIONS),
+                 total=run.count(upstream), workers=recipe.workers)
 
 
-# ---- the filter stage (cheap: in-process) ------------------------------------------------------
+# ---- the filter stage (cheap) --------------------------------------------------------------------
 def filter_row(row: dict[str, Any], recipe: Recipe) -> tuple[str, str] | None:
     return decide(row.get("stats", {}), recipe.for_source(row["source"]).filter)
 
 
-def filter_stage(run: RunDir, upstream: str, recipe: Recipe, name: str = "filter") -> Stage:
-    def produce(skip: int) -> Iterator[Outcome]:
-        for line in islice(iter_lines(run, upstream), skip, None):
-            row = orjson.loads(line)
-            verdict = filter_row(row, recipe)
-            if verdict is None:
-                # The upstream line is this record as the runner serialised it: write it as is.
-                yield KeptRaw(line[:-1] if line.endswith(b"\n") else line, row["source"])
-            else:
-                yield Dropped(row_to_record(row), *verdict)
+@dataclass(frozen=True)
+class FilterLine:
+    recipe: Recipe
 
-    return Stage(name=name, produce=produce, inputs=[stage_input(run, upstream)],
-                 params=_section_params(recipe, ("filter",)), total=run.count(upstream))
+    def __call__(self, line: bytes, location: str) -> Outcome:
+        row = orjson.loads(line)
+        verdict = filter_row(row, self.recipe)
+        if verdict is None:
+            # The upstream line is this record as the runner serialised it: write it as is.
+            return KeptRaw(line[:-1] if line.endswith(b"\n") else line, row["source"])
+        return Dropped(row_to_record(row), *verdict)
+
+
+def filter_stage(run: RunDir, upstream: str, recipe: Recipe, name: str = "filter") -> Stage:
+    fn = FilterLine(recipe)
+    return Stage(name=name, tasks=[LineTask(path, fn) for path in upstream_shards(run, upstream)],
+                 inputs=[stage_input(run, upstream)], params=_section_params(recipe, ("filter",)),
+                 total=run.count(upstream), workers=recipe.workers)
 
 
 # ---- the chain ---------------------------------------------------------------------------------
@@ -236,16 +218,19 @@ def chain(recipe: Recipe) -> list[tuple[str, StageBuilder]]:
 
 
 def curate_run(
-    run_dir: Path, recipe: Recipe, *, upstream: str = "validate", force: bool = False, progress: bool = True,
-    until: str | None = None,
+    run_dir: Path | str, recipe: Recipe, *, upstream: str = "validate", force: bool = False, progress: bool = True,
+    until: str | None = None, executor: Executor | None = None,
 ) -> list[StageResult]:
-    """Run the recipe's chain on `upstream`'s output; each stage skips itself when complete."""
+    """Run the recipe's chain on `upstream`'s output; each stage skips itself when complete.
+    Tasks run on `executor` (default: a local pool of the recipe's `workers`)."""
     run = RunDir(run_dir)
     run.require_manifest(upstream)
+    executor = executor or LocalExecutor(recipe.workers)
     results = []
     previous = upstream
     for name, builder in chain(recipe):
-        results.append(run_stage(run, builder(run, previous, recipe), force=force, progress=progress))
+        results.append(run_stage(run, builder(run, previous, recipe), force=force, progress=progress,
+                                 executor=executor))
         previous = name
         if name == until:
             break

@@ -91,8 +91,9 @@ def score_rows(rows: list[dict[str, Any]], recipe: Recipe, client: Any, tally: C
 
 def make_client(run: RunDir, config: QualityConfig) -> Any:
     from curation.llm.client import LLMClient
+    from curation.pipeline.storage import local_state_dir
 
-    cache = run.root / "_cache" / "llm_quality.jsonl"
+    cache = local_state_dir(run.root) / "_cache" / "llm_quality.jsonl"
     cache.parent.mkdir(parents=True, exist_ok=True)
     return LLMClient.from_env(config.env_prefix, concurrency=config.concurrency,
                               max_retries=config.max_retries, cache_path=cache)
@@ -100,19 +101,28 @@ def make_client(run: RunDir, config: QualityConfig) -> Any:
 
 def quality_stage(run: RunDir, upstream: str, recipe: Recipe, name: str = "quality", *,
                   client: Any = None, chunk: int = 256) -> Stage:
-    from curation.pipeline.rows import iter_lines, row_to_record
+    """One task per upstream shard, all on the driver: the one client there holds the global
+    concurrency cap, rate limit and append-only cache (see docs/scaling.md: the model's rate
+    limit, not local CPU, bounds this stage)."""
+    from curation.pipeline.runner import upstream_shards
 
     client = client or make_client(run, recipe.quality)
     tally = CallTally("LLM quality-scoring")
 
-    def produce(skip: int) -> Iterator[Outcome]:
-        lines = islice(iter_lines(run, upstream), skip, None)
-        while batch := [orjson.loads(line) for line in islice(lines, chunk)]:
-            score_rows(batch, recipe, client, tally)
-            for row in batch:
-                yield Kept(row_to_record(row))
+    def task(path: Any):
+        def produce(skip: int) -> Iterator[Outcome]:
+            from curation.pipeline.rows import row_to_record
+            from curation.pipeline.runner import iter_shard_lines
+
+            lines = islice(iter_shard_lines(path), skip, None)
+            while batch := [orjson.loads(line) for line in islice(lines, chunk)]:
+                score_rows(batch, recipe, client, tally)
+                for row in batch:
+                    yield Kept(row_to_record(row))
+        return produce
 
     params = {"quality": recipe.quality.model_dump(mode="json"), "rubric": RUBRIC_VERSION, "model": client.model,
               "sources": {s: o.quality for s, o in recipe.sources.items() if o.quality}}
-    return Stage(name=name, produce=produce, inputs=[stage_input(run, upstream)], params=params,
-                 total=run.count(upstream), calls=tally)
+    return Stage(name=name, tasks=[task(p) for p in upstream_shards(run, upstream)],
+                 inputs=[stage_input(run, upstream)], params=params, total=run.count(upstream), on_driver=True,
+                 calls=tally)

@@ -9,15 +9,13 @@ stage repairs control characters and then enforces the strict text rule.
 from __future__ import annotations
 
 import reprlib
-from collections.abc import Iterator
-from itertools import islice
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
 
 from curation.pipeline.rundir import RunDir
-from curation.pipeline.runner import Dropped, Kept, Outcome, Stage, stage_input
+from curation.pipeline.runner import Dropped, Kept, LineTask, Outcome, Stage, stage_input, upstream_shards
 from schemas import RAW_TEXT, CuratedRecord, InvalidItem, truncate_raw
 
 # Who may vouch for human_verified=true: a person in our annotation loop, or the upstream
@@ -55,32 +53,20 @@ def validate_row(location: str, row: Any, raw: bytes | None = None) -> Outcome:
     return Kept(record)
 
 
-def _shard_lines(run: RunDir, stage: str) -> Iterator[tuple[str, bytes, Any]]:
-    """(file:line, the line, its JSON or an UnreadableLine) for every line of a stage's kept shards."""
-    for path in run.shard_paths(stage):
-        with path.open("rb") as handle:
-            for line_no, line in enumerate(handle, start=1):
-                try:
-                    row: Any = orjson.loads(line)
-                except orjson.JSONDecodeError as exc:
-                    row = UnreadableLine(f"shard line is not JSON: {exc}")
-                yield f"{path}:{line_no}", line, row
+def validate_line(line: bytes, location: str) -> Outcome:
+    """One shard line: its JSON validated, or a located json_decode reject when it is not JSON."""
+    try:
+        row: Any = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        row = UnreadableLine(f"shard line is not JSON: {exc}")
+    return validate_row(location, row, line)
 
 
 def validate_stage(run: RunDir, upstreams: list[str], *, shard_size: int = 20_000) -> Stage:
-    """Stage `validate` over the given upstream stages, in order."""
-
-    def rows() -> Iterator[tuple[str, bytes, Any]]:
-        for upstream in upstreams:
-            yield from _shard_lines(run, upstream)
-
-    def produce(skip: int) -> Iterator[Outcome]:
-        for location, line, row in islice(rows(), skip, None):
-            yield validate_row(location, row, line)
-
+    """Stage `validate` over the given upstream stages, in order: one task per upstream shard."""
     return Stage(
         name="validate",
-        produce=produce,
+        tasks=[LineTask(path, validate_line) for path in upstream_shards(run, upstreams)],
         inputs=[stage_input(run, u) for u in upstreams],
         params={"verifiers": list(VERIFIERS)},
         shard_size=shard_size,

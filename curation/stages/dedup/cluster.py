@@ -1,15 +1,17 @@
 """Second step of dedup: exact groups, then near-duplicate clusters, then the keep decision.
 
-Works on the compact arrays of `scan.py` only and never holds text. With a scratch directory
-the bulky per-record arrays (MinHash signatures, LSH band keys: ~1.2 KB per record by default)
-live in files there (`spill.py`), so the main process holds ~40 bytes per record (ids, source
-codes, lengths, votes, exact keys) plus the clustering pass's transient arrays.
+`cluster_rows` is the one clustering pass. It works on compact per-row arrays (exact key, source
+salt, length, votes: 28 bytes a row) and reads the bulky parts only as it needs them: LSH band
+keys one band column at a time (`band_column(j)`), MinHash signatures only for the rows that are
+LSH candidates (`signatures(rows)`). The stage (`stage.py`) feeds it from the per-shard files of
+the signature phase; `DedupIndex` feeds it from memory (tests, benchmarks, the single-pass
+reference). Either way no text is held in memory.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,25 +21,39 @@ from curation.stages.dedup.config import DedupConfig
 from curation.stages.dedup.keep import choose_kept
 from curation.stages.dedup.lsh import components, pairs_from_columns, signature_similarity
 from curation.stages.dedup.scan import ShardScan
-from curation.stages.dedup.spill import ColumnStore, RowStore
 
 KEEP, EXACT, NEAR = 0, 1, 2
 REASONS = {EXACT: "exact_duplicate", NEAR: "near_duplicate"}
 
 
-@dataclass
-class DedupResult:
-    """Per-row decision, in upstream order. Ids are UTF-8 bytes and sources small codes (a Python
-    string per record costs ~60 bytes); read them with `id_at` / `source_at`."""
+def source_salt(source: str) -> int:
+    """Per-source key salt, so that with `across_sources=False` only same-source keys meet."""
+    return xxhash.xxh3_64_intdigest(source.encode())
 
-    ids: np.ndarray  # bytes (numpy S dtype)
-    source_codes: np.ndarray  # index into source_names
-    source_names: list[str]
-    lengths: np.ndarray
-    votes: np.ndarray
+
+@dataclass
+class Clusters:
+    """Per-row decision, in upstream order."""
+
     kept: np.ndarray  # row index of the record kept for this row's cluster (itself if kept)
     reason: np.ndarray  # KEEP / EXACT / NEAR
     similarity: np.ndarray  # estimated Jaccard to the kept row (1.0 exact, NaN if not a duplicate)
+    cluster_size: np.ndarray
+    info: dict[str, Any]
+
+
+@dataclass
+class DedupResult:
+    """Per-row decision plus what the report shows. `ids`/`sources` may be lists (every row) or
+    mappings holding only the rows in clusters (all the report and the decisions look up)."""
+
+    ids: Sequence[str] | Mapping[int, str]
+    sources: Sequence[str] | Mapping[int, str]
+    lengths: np.ndarray
+    votes: np.ndarray
+    kept: np.ndarray
+    reason: np.ndarray
+    similarity: np.ndarray
     cluster_size: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
     plain_keys: np.ndarray | None = None  # exact keys before script folding (None: folding off)
@@ -47,112 +63,122 @@ class DedupResult:
     unfolded_similarity: np.ndarray | None = None
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self.kept)
 
-    def id_at(self, i: int) -> str:
-        return bytes(self.ids[i]).decode("utf-8")
 
-    def source_at(self, i: int) -> str:
-        return self.source_names[int(self.source_codes[i])]
+def cluster_rows(
+    config: DedupConfig,
+    exact: np.ndarray,
+    lengths: np.ndarray,
+    votes: np.ndarray,
+    salt: np.ndarray | None,
+    band_column: Callable[[int], np.ndarray] | None,
+    signatures: Callable[[np.ndarray], Callable[[np.ndarray], np.ndarray]] | None,
+) -> Clusters:
+    """Exact groups, LSH candidates among their representatives, verified edges, components.
+
+    `salt` (per-row uint64) keeps keys of different sources apart (None: compare across sources).
+    `band_column(j)`: band j's key of every row. `signatures(rows)`: given the sorted candidate
+    rows, a function returning the signatures of any of them (None: no verification)."""
+    cfg, n = config, len(exact)
+    rows = np.arange(n, dtype=np.int64)
+    kept, reason = rows.copy(), np.zeros(n, dtype=np.int8)
+    similarity = np.full(n, np.nan, dtype=np.float32)
+    usable = np.flatnonzero(exact != 0)  # empty after normalization: never a duplicate
+    info: dict[str, Any] = {"rows": n, "empty_after_normalization": int(n - len(usable))}
+
+    if cfg.exact and len(usable):
+        keys = exact[usable] if salt is None else exact[usable] ^ salt[usable]
+        _, groups = np.unique(keys, return_inverse=True)
+        rep = usable[choose_kept(groups, votes[usable], lengths[usable])]
+        kept[usable] = rep
+        reason[usable[rep != usable]] = EXACT
+        similarity[usable[rep != usable]] = 1.0
+
+    reps = usable[kept[usable] == usable]
+    if cfg.near and band_column is not None and len(reps) > 1:
+        bands, _ = cfg.band_rows()
+
+        def columns():  # one band of the representatives at a time
+            for j in range(bands):
+                col = band_column(j)[reps]
+                yield col if salt is None else col ^ salt[reps]
+
+        pairs = pairs_from_columns(columns(), np.arange(len(reps), dtype=np.int64))
+        info["candidate_pairs"] = int(len(pairs))
+        take = None
+        if signatures is not None and len(pairs):
+            take = signatures(np.unique(reps[pairs]))
+            sims = signature_similarity(take, reps[pairs])
+            pairs = pairs[sims >= cfg.threshold]
+        info["edges"] = int(len(pairs))
+        labels = components(len(reps), pairs)
+        near_rep = reps[choose_kept(labels, votes[reps], lengths[reps])]
+        dropped = near_rep != reps
+        reason[reps[dropped]] = NEAR
+        kept[reps] = near_rep
+        kept = kept[kept]  # exact duplicates follow their representative's cluster
+        if take is not None and dropped.any():
+            d = reps[dropped]
+            similarity[d] = signature_similarity(take, np.stack([d, kept[d]], axis=1))
+    sizes = np.bincount(kept, minlength=n)[kept].astype(np.int32)
+    info["exact_duplicates"] = int((reason == EXACT).sum())
+    info["near_duplicates"] = int((reason == NEAR).sum())
+    info["clusters"] = int(((sizes > 1) & (kept == rows)).sum())
+    return Clusters(kept, reason, similarity, sizes, info)
 
 
 class DedupIndex:
-    """Collects ShardScans (band keys and signatures into `scratch` files when given), then
-    clusters them once (`finish`)."""
+    """In-memory single pass: collects ShardScans into arrays, then clusters them once (`finish`).
+    The stage uses the same `cluster_rows` over files instead; this is the reference."""
 
-    def __init__(self, total: int, config: DedupConfig, scratch: Path | None = None) -> None:
+    def __init__(self, total: int, config: DedupConfig) -> None:
         self.config, self.n, self.pos = config, total, 0
-        self._ids: list[np.ndarray] = []
-        self.source_names: list[str] = []
-        self._source_code: dict[str, int] = {}
-        self.source_codes = np.zeros(total, dtype=np.int32)
+        self.ids: list[str] = []
+        self.sources: list[str] = []
         self.lengths = np.zeros(total, dtype=np.int32)
         self.votes = np.zeros(total, dtype=np.float64)
         self.exact = np.zeros(total, dtype=np.uint64)
         self.plain = np.zeros(total, dtype=np.uint64) if config.fold_script else None
         self.folded = np.zeros(total, dtype=bool) if config.fold_script else None
         bands, _ = config.band_rows() if config.near else (0, 0)
-        self.bands = ColumnStore(total, bands, np.uint64, scratch and scratch / "bands.u64") if config.near else None
-        self.sigs = (RowStore(total, config.num_perm, np.uint32, scratch and scratch / "signatures.u32")
-                     if config.near and config.verify else None)
+        self.bands = np.zeros((total, bands), dtype=np.uint64) if config.near else None
+        self.sigs = np.zeros((total, config.num_perm), dtype=np.uint32) if config.near and config.verify else None
 
     def add(self, scan: ShardScan) -> None:
         s, e = self.pos, self.pos + len(scan.ids)
         if e > self.n:
             raise ValueError(f"more rows than announced ({self.n})")
-        self._ids.append(np.array([i.encode("utf-8") for i in scan.ids], dtype=np.bytes_))
-        codes = self._source_code
-        for name in dict.fromkeys(scan.sources).keys() - codes.keys():
-            codes[name] = len(self.source_names)
-            self.source_names.append(name)
-        self.source_codes[s:e] = [codes[name] for name in scan.sources]
+        self.ids.extend(scan.ids)
+        self.sources.extend(scan.sources)
         self.lengths[s:e], self.votes[s:e], self.exact[s:e] = scan.lengths, scan.votes, scan.exact_keys
         if self.plain is not None and self.folded is not None:
             self.plain[s:e], self.folded[s:e] = scan.plain_keys, scan.folded
         if self.bands is not None and scan.band_keys is not None:
-            self.bands.put(s, scan.band_keys)
+            self.bands[s:e] = scan.band_keys
         if self.sigs is not None and scan.signatures is not None:
-            self.sigs.put(s, scan.signatures)
+            self.sigs[s:e] = scan.signatures
         self.pos = e
-
-    def _source_salt(self) -> np.ndarray:
-        salts = np.array([xxhash.xxh3_64_intdigest(s.encode()) for s in self.source_names], dtype=np.uint64)
-        return salts[self.source_codes] if len(salts) else np.zeros(self.n, dtype=np.uint64)
 
     def finish(self) -> DedupResult:
         if self.pos != self.n:
             raise ValueError(f"expected {self.n} rows, got {self.pos}")
-        cfg, n = self.config, self.n
-        rows = np.arange(n, dtype=np.int64)
-        kept, reason = rows.copy(), np.zeros(n, dtype=np.int8)
-        similarity = np.full(n, np.nan, dtype=np.float32)
-        salt = None if cfg.across_sources else self._source_salt()
-        usable = np.flatnonzero(self.exact != 0)  # empty after normalization: never a duplicate
-        info: dict[str, Any] = {"rows": n, "empty_after_normalization": int(n - len(usable))}
-
-        if cfg.exact and len(usable):
-            keys = self.exact[usable] if salt is None else self.exact[usable] ^ salt[usable]
-            _, groups = np.unique(keys, return_inverse=True)
-            rep = usable[choose_kept(groups, self.votes[usable], self.lengths[usable])]
-            kept[usable] = rep
-            reason[usable[rep != usable]] = EXACT
-            similarity[usable[rep != usable]] = 1.0
-
-        reps = usable[kept[usable] == usable]
-        if cfg.near and self.bands is not None and len(reps) > 1:
-            bands = self.bands
-            columns = (bands.column(b)[reps] if salt is None else bands.column(b)[reps] ^ salt[reps]
-                       for b in range(bands.width))
-            pairs = pairs_from_columns(columns, np.arange(len(reps), dtype=np.int64))
-            info["candidate_pairs"] = int(len(pairs))
-            if self.sigs is not None and len(pairs):
-                sims = signature_similarity(self.sigs, reps[pairs])
-                pairs = pairs[sims >= cfg.threshold]
-            info["edges"] = int(len(pairs))
-            labels = components(len(reps), pairs)
-            near_rep = reps[choose_kept(labels, self.votes[reps], self.lengths[reps])]
-            dropped = near_rep != reps
-            reason[reps[dropped]] = NEAR
-            kept[reps] = near_rep
-            kept = kept[kept]  # exact duplicates follow their representative's cluster
-            if self.sigs is not None and dropped.any():
-                d = reps[dropped]
-                similarity[d] = signature_similarity(self.sigs, np.stack([d, kept[d]], axis=1))
-        sizes = np.bincount(kept, minlength=n)[kept].astype(np.int32)
-        info["exact_duplicates"] = int((reason == EXACT).sum())
-        info["near_duplicates"] = int((reason == NEAR).sum())
-        info["clusters"] = int(((sizes > 1) & (kept == rows)).sum())
+        salt = None
+        if not self.config.across_sources:
+            salts = {s: source_salt(s) for s in set(self.sources)}
+            salt = np.array([salts[s] for s in self.sources], dtype=np.uint64)
+        bands = self.bands
+        sigs = self.sigs
+        found = cluster_rows(
+            self.config, self.exact, self.lengths, self.votes, salt,
+            None if bands is None else (lambda j: bands[:, j]),
+            None if sigs is None else (lambda _rows: sigs.__getitem__),
+        )
         if self.folded is not None:
-            info["rows_changed_by_script_folding"] = int(self.folded.sum())
-        ids = np.concatenate(self._ids) if self._ids else np.empty(0, dtype=np.bytes_)
-        return DedupResult(ids, self.source_codes, self.source_names, self.lengths, self.votes, kept, reason,
-                           similarity, sizes, info, plain_keys=self.plain, folded=self.folded)
-
-    def close(self) -> None:
-        """Release the scratch files' handles (the caller removes the directory)."""
-        for store in (self.bands, self.sigs):
-            if store is not None:
-                store.close()
+            found.info["rows_changed_by_script_folding"] = int(self.folded.sum())
+        return DedupResult(self.ids, self.sources, self.lengths, self.votes, found.kept, found.reason,
+                           found.similarity, found.cluster_size, found.info, plain_keys=self.plain,
+                           folded=self.folded)
 
 
 def find_duplicates(scans: list[ShardScan], config: DedupConfig) -> DedupResult:

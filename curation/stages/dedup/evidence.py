@@ -8,11 +8,12 @@ the upstream shards costs one streaming pass and memory for those texts only.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import orjson
 
+from curation.pipeline.runner import iter_shard_lines
+from curation.pipeline.storage import AnyPath
 from curation.stages.dedup.cluster import EXACT, KEEP, DedupResult
 from curation.stages.dedup.config import DedupConfig
 from curation.stages.dedup.lsh import signature_similarity
@@ -21,20 +22,19 @@ from curation.stages.dedup.scan import _tokenizer
 from curation.text.normalize import normalize_text, record_text
 
 
-def _plain_texts(paths: Sequence[Path], rows: set[int], config: DedupConfig) -> dict[int, str]:
+def _plain_texts(paths: Sequence[AnyPath], rows: set[int], config: DedupConfig) -> dict[int, str]:
     """Normalized (unfolded) text of the wanted upstream rows, by row index."""
     out: dict[int, str] = {}
     index = 0
     for path in paths:
-        with open(path, "rb") as handle:
-            for line in handle:
-                if index in rows:
-                    out[index] = normalize_text(record_text(orjson.loads(line)["record"], config.fields))
-                index += 1
+        for line in iter_shard_lines(path):
+            if index in rows:
+                out[index] = normalize_text(record_text(orjson.loads(line)["record"], config.fields))
+            index += 1
     return out
 
 
-def script_evidence(paths: Sequence[Path], result: DedupResult, config: DedupConfig) -> None:
+def script_evidence(paths: Sequence[AnyPath], result: DedupResult, config: DedupConfig) -> None:
     """Set `result.unfolded_similarity` for removed rows where folding changed either side.
 
     Exact duplicates whose unfolded keys are equal did not need folding (similarity 1.0). The

@@ -8,11 +8,9 @@ C implementation instead of a Python union-find.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
-
-from curation.stages.dedup.spill import RowStore
 
 _BAND_SEED = 0xBA5D
 
@@ -72,8 +70,8 @@ def candidate_pairs(keys: np.ndarray, valid: np.ndarray | None = None) -> np.nda
 
 
 def pairs_from_columns(columns: Iterable[np.ndarray], rows_idx: np.ndarray) -> np.ndarray:
-    """`candidate_pairs` over band columns given one at a time (each `col[k]` is the key of row
-    `rows_idx[k]`), so the bands need not all be in memory at once."""
+    """`candidate_pairs` over band columns given one at a time (`col[k]` is the key of row
+    `rows_idx[k]`), so that the bands need not all be in memory at once."""
     edges = []
     for col in columns:
         order = np.argsort(col, kind="stable")
@@ -91,9 +89,12 @@ def pairs_from_columns(columns: Iterable[np.ndarray], rows_idx: np.ndarray) -> n
     return np.unique(np.concatenate(edges), axis=0)
 
 
-def signature_similarity(signatures: np.ndarray | RowStore, pairs: np.ndarray, chunk: int = 8192) -> np.ndarray:
-    """Estimated Jaccard per pair: the share of equal MinHash values (signatures in memory or on disk)."""
-    take = signatures.take if isinstance(signatures, RowStore) else signatures.__getitem__
+def signature_similarity(
+    signatures: np.ndarray | Callable[[np.ndarray], np.ndarray], pairs: np.ndarray, chunk: int = 8192
+) -> np.ndarray:
+    """Estimated Jaccard per pair: the share of equal MinHash values. `signatures` is the matrix
+    or a function giving the signatures of the rows asked for (rows kept on disk)."""
+    take = signatures.__getitem__ if isinstance(signatures, np.ndarray) else signatures
     out = np.empty(len(pairs), dtype=np.float32)
     for s in range(0, len(pairs), chunk):
         p = pairs[s : s + chunk]

@@ -1,25 +1,20 @@
-"""First dedup pass: per-shard keys and MinHash band keys, computed in worker processes.
+"""First dedup pass: per-shard keys and MinHash band keys (run per shard by executor tasks).
 
 Why workers read the shard files themselves: shipping 1M texts through pipes costs as much as
-hashing them; only compact arrays (ids, lengths, votes, 64-bit keys, signatures) come back.
+hashing them; only compact arrays (ids, lengths, votes, 64-bit keys, signatures) are written.
 """
 
 from __future__ import annotations
 
 import math
-import multiprocessing
-import os
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
 import xxhash
 
-from curation.pipeline.children import die_with_parent
 from curation.stages.dedup.config import DedupConfig
 from curation.stages.dedup.lsh import band_keys
 from curation.stages.dedup.minhash import MinHasher
@@ -101,20 +96,3 @@ def scan_file(path: str, config: DedupConfig) -> ShardScan:
     with open(path, "rb") as handle:
         rows = [orjson.loads(line) for line in handle]
     return scan_rows(rows, config)
-
-
-def effective_workers(requested: int) -> int:
-    return requested if requested > 0 else (os.cpu_count() or 1)
-
-
-def scan_files(paths: Sequence[Path], config: DedupConfig) -> Iterator[ShardScan]:
-    """ShardScan per path, in order; parallel over files when more than one worker is useful."""
-    workers = min(effective_workers(config.workers), len(paths))
-    if workers <= 1:
-        for path in paths:
-            yield scan_file(str(path), config)
-        return
-    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=die_with_parent,
-                             initargs=(os.getpid(),)) as pool:
-        yield from pool.map(scan_file, [str(p) for p in paths], [config] * len(paths))

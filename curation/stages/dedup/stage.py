@@ -1,78 +1,202 @@
-"""`dedup` stage: a global pass (keys, signatures, clusters) then Kept/Dropped in upstream order.
+"""`dedup` stage in three phases that scale out: signatures per shard, clustering, filter per shard.
 
-The first pass runs when `produce` is first called (so a complete stage is skipped without it);
-it writes the review report `clusters.jsonl` (one line per duplicate cluster: the kept record
-and every removed member with its reason and similarity; `script_folded: true` and
-`similarity_unfolded` when the match needed traditional/simplified folding) and `dedup_summary.json` into the stage
-directory. Dropped records go to the runner's rejects shards with reason `exact_duplicate` or
-`near_duplicate` and the kept record's id in the detail. Deterministic: same input, same output.
+1. Signatures (parallel, one executor task per upstream shard): exact key, length, votes, MinHash
+   signature and LSH band keys of every row, written to `_dedup/keys-NNNNN.bin` (shardfiles.py).
+2. Clustering (one process): exact groups and LSH candidates over the compact keys, read one
+   band column at a time; signatures are read only for candidate rows; components give the
+   clusters (`cluster.cluster_rows`, the same pass as the in-memory `DedupIndex`). Writes the
+   review report `clusters.jsonl` (one line per duplicate cluster: the kept record and every
+   removed member with its reason and similarity; `script_folded: true` and `similarity_unfolded`
+   when the match needed traditional/simplified folding: evidence.py), `dedup_summary.json`, and per shard the
+   decisions of its rows that are in a cluster (`_dedup/decide-NNNNN.json`).
+3. Filter (parallel, the stage's tasks, one per upstream shard): each row kept or dropped with
+   the kept record's id as evidence; dropped records go to the runner's rejects with reason
+   `exact_duplicate` or `near_duplicate`.
+
+Phases 1 and 2 run when some filter task is pending (a complete stage is skipped without them);
+each leaves a marker, so a killed run resumes where it stopped. `_dedup/` is removed when the
+stage completes. Deterministic: same input, same bytes, whichever executor and worker count.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
-import shutil
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from itertools import islice
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
 
-from curation.pipeline.atomic import atomic_writer, write_json_atomic
+from curation.pipeline.atomic import atomic_writer, read_json, write_json_atomic
+from curation.pipeline.executors import Executor
 from curation.pipeline.recipe import Recipe
 from curation.pipeline.rundir import RunDir
-from curation.pipeline.runner import Dropped, Kept, Stage, stage_input
-from curation.stages.dedup.cluster import EXACT, KEEP, NEAR, REASONS, DedupIndex, DedupResult
+from curation.pipeline.runner import Dropped, Kept, Stage, iter_shard_lines, stage_input
+from curation.pipeline.storage import AnyPath, mkdirs, rmtree
+from curation.stages.dedup import shardfiles as sf
+from curation.stages.dedup.cluster import EXACT, KEEP, NEAR, REASONS, DedupResult, cluster_rows, source_salt
 from curation.stages.dedup.config import DedupConfig
 from curation.stages.dedup.evidence import needed_folding, script_evidence
-from curation.stages.dedup.scan import scan_files
+from curation.stages.dedup.scan import scan_rows
 from curation.text.normalize import script_backend
 from schemas import CuratedRecord
 
 REPORT = "clusters.jsonl"
 SUMMARY = "dedup_summary.json"
-SCRATCH = "_scratch"
+SCRATCH = "_dedup"
+CLUSTERED = "clustered.json"
 
 
-def analyze(run: RunDir, upstream: str, config: DedupConfig, scratch: Path | None = None) -> DedupResult:
-    """Scan the upstream shards (in parallel) and cluster them; with `scratch` (a directory that
-    is removed afterwards) signatures and band keys are kept on disk there, not in memory."""
+# ---- phase 1: signatures per shard -------------------------------------------------------------
+@dataclass(frozen=True)
+class ScanJob:
+    shards: list[AnyPath]
+    config: DedupConfig
+    scratch: AnyPath
+    key: str  # hash of the upstream stage and the settings: stale files are never reused
+
+
+def _keys_path(scratch: AnyPath, index: int) -> AnyPath:
+    return scratch / f"keys-{index:05d}.bin"
+
+
+def _meta_path(scratch: AnyPath, index: int) -> AnyPath:
+    return scratch / f"meta-{index:05d}.json"
+
+
+def _fold_path(scratch: AnyPath, index: int) -> AnyPath:
+    return scratch / f"fold-{index:05d}.json"
+
+
+def scan_shard(job: ScanJob, index: int) -> dict[str, Any]:
+    """Phase-1 task: keys and signatures of one shard's rows; returns {shard, rows}."""
+    meta_path = _meta_path(job.scratch, index)
+    if meta_path.exists():
+        meta = read_json(meta_path)
+        if meta.get("key") == job.key:
+            return {"shard": index, "rows": meta["rows"]}
+    rows = [orjson.loads(line) for line in iter_shard_lines(job.shards[index])]
+    scan = scan_rows(rows, job.config)
+    salts = {s: source_salt(s) for s in set(scan.sources)}
+    salt = np.array([salts[s] for s in scan.sources], dtype=np.uint64)
+    sf.write_keys(_keys_path(job.scratch, index), scan.exact_keys, salt, scan.lengths, scan.votes,
+                  scan.band_keys, scan.signatures)
+    if job.config.fold_script:  # few rows change: their local index and unfolded key (as text: JSON ints)
+        changed = np.flatnonzero(scan.folded)
+        write_json_atomic(_fold_path(job.scratch, index),
+                          {"rows": changed.tolist(), "plain": [str(k) for k in scan.plain_keys[changed].tolist()]})
+    write_json_atomic(meta_path, {"key": job.key, "rows": len(rows), "ids": scan.ids,
+                                  "sources": sf.encode_runs(scan.sources)})
+    return {"shard": index, "rows": len(rows)}
+
+
+# ---- phase 2: clustering on the compact keys ----------------------------------------------------
+class _ShardedKeys:
+    """The phase-1 files of every shard, read as global arrays (row = upstream order)."""
+
+    def __init__(self, job: ScanJob, rows: list[int]) -> None:
+        cfg = job.config
+        bands, _ = cfg.band_rows() if cfg.near else (0, 0)
+        self.job = job
+        self.layouts = [sf.Layout(n, bands, cfg.num_perm, cfg.near and cfg.verify) for n in rows]
+        self.starts = np.concatenate(([0], np.cumsum(rows))).astype(np.int64)
+        self.n = int(self.starts[-1])
+
+    def _path(self, shard: int) -> AnyPath:
+        return _keys_path(self.job.scratch, shard)
+
+    def compact(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        parts = [sf.read_compact(self._path(s), layout) for s, layout in enumerate(self.layouts)]
+        if not parts:
+            empty = np.zeros(0, dtype=np.uint64)
+            return empty, empty.copy(), np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64)
+        return tuple(np.concatenate(column) for column in zip(*parts, strict=True))  # type: ignore[return-value]
+
+    def band_column(self, band: int) -> np.ndarray:
+        return np.concatenate([sf.read_band(self._path(s), layout, band) for s, layout in enumerate(self.layouts)])
+
+    def signatures(self, needed: np.ndarray):  # -> Callable[[np.ndarray], np.ndarray]
+        """Signatures of the (sorted, unique) candidate rows, one shard's block at a time."""
+        matrix = np.zeros((len(needed), self.job.config.num_perm), dtype=np.uint32)
+        shard_of = np.searchsorted(self.starts, needed, side="right") - 1
+        for shard in np.unique(shard_of):
+            pick = np.flatnonzero(shard_of == shard)
+            block = sf.read_signatures(self._path(int(shard)), self.layouts[int(shard)])
+            matrix[pick] = block[needed[pick] - self.starts[shard]]
+            del block
+
+        def take(rows: np.ndarray) -> np.ndarray:
+            return matrix[np.searchsorted(needed, rows)]
+
+        return take
+
+
+def _cluster_phase(job: ScanJob, rows: list[int], stage_dir: AnyPath) -> dict[str, Any]:
+    """Cluster, then write the per-shard decisions, the report and the summary."""
     started = time.perf_counter()
-    if scratch is not None:
-        shutil.rmtree(scratch, ignore_errors=True)
-        scratch.mkdir(parents=True)
-    index = DedupIndex(run.count(upstream), config, scratch)
-    try:
-        for scan in scan_files(run.shard_paths(upstream), config):
-            index.add(scan)
-        scanned = time.perf_counter()
-        result = index.finish()
-    finally:
-        index.close()
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
-    clustered = time.perf_counter()
-    if config.fold_script:
-        script_evidence(run.shard_paths(upstream), result, config)
+    keys = _ShardedKeys(job, rows)
+    exact, salt, lengths, votes = keys.compact()
+    cfg = job.config
+    found = cluster_rows(cfg, exact, lengths, votes, None if cfg.across_sources else salt,
+                         keys.band_column if cfg.near else None,
+                         keys.signatures if cfg.near and cfg.verify else None)
+    del salt
+    plain_keys = folded = None
+    if cfg.fold_script:
+        plain_keys, folded = exact.copy(), np.zeros(len(exact), dtype=bool)
+        for shard in range(len(rows)):
+            fold = read_json(_fold_path(job.scratch, shard))
+            local = np.array(fold["rows"], dtype=np.int64) + keys.starts[shard]
+            folded[local] = True
+            plain_keys[local] = np.array([int(k) for k in fold["plain"]], dtype=np.uint64)
+    del exact
+    clustered = np.flatnonzero(found.cluster_size > 1)
+    ids: dict[int, str] = {}
+    sources: dict[int, str] = {}
+    for shard in range(len(rows)):
+        lo, hi = keys.starts[shard], keys.starts[shard + 1]
+        mine = clustered[(clustered >= lo) & (clustered < hi)]
+        if not len(mine):
+            continue
+        meta = read_json(_meta_path(job.scratch, shard))
+        names = sf.decode_runs(meta["sources"])
+        for row in mine.tolist():
+            ids[row] = meta["ids"][row - lo]
+            sources[row] = names[row - lo]
+    result = DedupResult(ids, sources, lengths, votes, found.kept, found.reason, found.similarity,
+                         found.cluster_size, found.info, plain_keys=plain_keys, folded=folded)
+    evidence_started = time.perf_counter()
+    if folded is not None:
+        script_evidence(job.shards, result, cfg)
         removed = np.flatnonzero(result.reason != KEEP)
-        result.info["script_folded_duplicates"] = sum(needed_folding(result, int(i), config.threshold)
-                                                      for i in removed)
+        result.info["rows_changed_by_script_folding"] = int(folded.sum())
+        result.info["script_folded_duplicates"] = sum(needed_folding(result, int(i), cfg.threshold) for i in removed)
         result.info["fold_script_backend"] = script_backend()
-    bands, rows = config.band_rows() if config.near else (0, 0)
-    result.info.update(
-        bands=bands, rows=rows,
-        scan_seconds=round(scanned - started, 3), cluster_seconds=round(clustered - scanned, 3),
-        evidence_seconds=round(time.perf_counter() - clustered, 3),
-    )
-    return result
+    for shard in range(len(rows)):
+        lo, hi = int(keys.starts[shard]), int(keys.starts[shard + 1])
+        mine = clustered[(clustered >= lo) & (clustered < hi)]
+        decisions = []
+        for row in mine.tolist():
+            sim = float(result.similarity[row])
+            decisions.append([row - lo, int(result.reason[row]), ids[int(result.kept[row])],
+                              None if math.isnan(sim) else sim, int(result.cluster_size[row]),
+                              needed_folding(result, row, cfg.threshold)])
+        write_json_atomic(job.scratch / f"decide-{shard:05d}.json", {"rows": hi - lo, "clustered": decisions})
+    bands, band_rows = cfg.band_rows() if cfg.near else (0, 0)
+    result.info.update(bands=bands, rows=band_rows, shards=len(rows),
+                       cluster_seconds=round(evidence_started - started, 3),
+                       evidence_seconds=round(time.perf_counter() - evidence_started, 3))
+    write_report(stage_dir, result, cfg.threshold)
+    return result.info
 
 
 def _member(result: DedupResult, i: int, threshold: float) -> dict[str, Any]:
     votes = float(result.votes[i])
-    entry: dict[str, Any] = {"id": result.id_at(i), "source": result.source_at(i), "row": i,
+    entry: dict[str, Any] = {"id": result.ids[i], "source": result.sources[i], "row": i,
                              "length": int(result.lengths[i]), "votes": None if math.isnan(votes) else votes}
     if result.reason[i] != KEEP:
         entry["reason"] = REASONS[int(result.reason[i])]
@@ -84,7 +208,7 @@ def _member(result: DedupResult, i: int, threshold: float) -> dict[str, Any]:
     return entry
 
 
-def write_report(stage_dir: Path, result: DedupResult, threshold: float) -> None:
+def write_report(stage_dir: AnyPath, result: DedupResult, threshold: float) -> None:
     """clusters.jsonl: clusters in order of their kept record; members in upstream order."""
     members = np.flatnonzero(result.reason != KEEP)
     order = members[np.argsort(result.kept[members], kind="stable")]
@@ -95,7 +219,7 @@ def write_report(stage_dir: Path, result: DedupResult, threshold: float) -> None
             end = start
             while end < len(order) and result.kept[order[end]] == kept:
                 end += 1
-            line = {"cluster": result.id_at(kept), "size": end - start + 1,
+            line = {"cluster": result.ids[kept], "size": end - start + 1,
                     "kept": _member(result, kept, threshold),
                     "removed": [_member(result, int(i), threshold) for i in order[start:end]]}
             handle.write(orjson.dumps(line) + b"\n")
@@ -103,53 +227,91 @@ def write_report(stage_dir: Path, result: DedupResult, threshold: float) -> None
     write_json_atomic(stage_dir / SUMMARY, result.info)
 
 
-def decide(record: CuratedRecord, i: int, result: DedupResult, threshold: float) -> Kept | Dropped:
-    """Annotate cluster members' stats, then keep or drop with the kept record's id as evidence."""
-    size = int(result.cluster_size[i])
-    if size > 1:
-        kept = int(result.kept[i])
-        record.stats["dedup_cluster"] = result.id_at(kept)
-        record.stats["dedup_cluster_size"] = size
-        sim = float(result.similarity[i])
-        if not math.isnan(sim):
-            record.stats["dedup_similarity"] = round(sim, 4)
-    reason = int(result.reason[i])
+# ---- phase 3: keep or drop, per shard -----------------------------------------------------------
+def decide_row(record: CuratedRecord, decision: list[Any] | None) -> Kept | Dropped:
+    """Annotate cluster members' stats, then keep or drop with the kept record's id as evidence.
+    `decision`: [local row, reason, kept id, similarity or None, cluster size, match needed script
+    folding], None if alone."""
+    if decision is None:
+        return Kept(record)
+    _, reason, kept_id, sim, size, script_folded = decision
+    record.stats["dedup_cluster"] = kept_id
+    record.stats["dedup_cluster_size"] = size
+    if sim is not None:
+        record.stats["dedup_similarity"] = round(sim, 4)
     if reason == KEEP:
         return Kept(record)
-    if needed_folding(result, i, threshold):
+    if script_folded:
         record.stats["dedup_script_folded"] = True
-    sim = record.stats.get("dedup_similarity")
-    detail = f"kept={result.id_at(int(result.kept[i]))}"
-    if reason == NEAR and sim is not None:
-        detail += f" similarity={sim}"
+    rounded = record.stats.get("dedup_similarity")
+    detail = f"kept={kept_id}"
+    if reason == NEAR and rounded is not None:
+        detail += f" similarity={rounded}"
     assert reason in (EXACT, NEAR)
     return Dropped(record, REASONS[reason], detail)
+
+
+@dataclass(frozen=True)
+class DedupTask:
+    """Phase-3 task over one upstream shard and its decisions."""
+
+    path: AnyPath
+    decisions: AnyPath
+
+    def __call__(self, skip: int) -> Iterator[Kept | Dropped]:
+        from curation.pipeline.rows import row_to_record
+
+        data = read_json(self.decisions)
+        by_row = {d[0]: d for d in data["clustered"]}
+        seen = skip
+        for i, line in enumerate(islice(iter_shard_lines(self.path), skip, None), start=skip):
+            # Rows of a completed stage were validated when written: construct, don't re-validate.
+            yield decide_row(row_to_record(orjson.loads(line)), by_row.get(i))
+            seen = i + 1
+        if seen != data["rows"]:
+            raise RuntimeError(f"{self.path}: {seen} rows, the dedup scan saw {data['rows']} (upstream changed?)")
+
+
+# ---- the stage -----------------------------------------------------------------------------------
+def _prepare(run: RunDir, job: ScanJob, stage_dir: AnyPath, executor: Executor) -> None:
+    """Phases 1 and 2, each skipped when its markers say it is done."""
+    marker = job.scratch / CLUSTERED
+    if marker.exists() and read_json(marker).get("key") == job.key:
+        return
+    mkdirs(job.scratch)
+    started = time.perf_counter()
+    rows = [0] * len(job.shards)
+    for done in executor.map_unordered(scan_shard, job, list(range(len(job.shards)))):
+        rows[done["shard"]] = done["rows"]
+    scanned = round(time.perf_counter() - started, 3)
+    info = _cluster_phase(job, rows, stage_dir)
+    info["scan_seconds"] = scanned
+    write_json_atomic(stage_dir / SUMMARY, info)
+    write_json_atomic(marker, {"key": job.key})
 
 
 def dedup_stage(run: RunDir, upstream: str, config: DedupConfig | None = None, name: str = "dedup") -> Stage:
     """Exact + near-duplicate removal over one completed upstream stage."""
     config = config or DedupConfig()
-    cache: dict[str, DedupResult] = {}
-
-    def produce(skip: int) -> Iterator[Kept | Dropped]:
-        from curation.pipeline.rows import row_to_record
-
-        if "result" not in cache:
-            cache["result"] = analyze(run, upstream, config, run.stage_dir(name) / SCRATCH)
-            write_report(run.stage_dir(name), cache["result"], config.threshold)
-        result = cache["result"]
-        rows = islice(run.iter_rows(upstream), skip, None)
-        for i, (_, row) in enumerate(rows, start=skip):
-            if row["id"] != result.id_at(i):
-                raise RuntimeError(f"upstream {upstream!r} changed during dedup at row {i}")
-            # Rows of a completed stage were validated when written: construct, don't re-validate.
-            yield decide(row_to_record(row), i, result, config.threshold)
-
     params = config.model_dump(mode="json", exclude={"workers"})
     if config.near:
         params["bands"], params["rows"] = config.band_rows()
-    return Stage(name=name, produce=produce, inputs=[stage_input(run, upstream)], params=params,
-                 total=run.count(upstream))
+    inputs = [stage_input(run, upstream)]
+    key = hashlib.sha256(orjson.dumps({"inputs": inputs, "params": params}, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    stage_dir = run.stage_dir(name)
+    scratch = stage_dir / SCRATCH
+    shards = run.shard_paths(upstream)
+    job = ScanJob(shards, config, scratch, key)
+    return Stage(
+        name=name,
+        tasks=[DedupTask(path, scratch / f"decide-{i:05d}.json") for i, path in enumerate(shards)],
+        inputs=inputs,
+        params=params,
+        total=run.count(upstream),
+        prepare=lambda executor: _prepare(run, job, stage_dir, executor),
+        cleanup=lambda: rmtree(scratch),
+        workers=config.workers,
+    )
 
 
 def build_stage(run: RunDir, upstream: str, recipe: Recipe) -> Stage:

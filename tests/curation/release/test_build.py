@@ -90,7 +90,9 @@ def big_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 answer_from="human", human_verified=False))
 
     run = tmp_path_factory.mktemp("big") / "run"
-    run_stage(RunDir(run), Stage("validate", produce, inputs=[{"n": n}]), progress=False)
+    # 20 shards: the build converts shard by shard and writes each as soon as it is next, so a
+    # Parquet part is open for most of the build (with 2 shards it would be a fraction of a second)
+    run_stage(RunDir(run), Stage("validate", produce, inputs=[{"n": n}], shard_size=2000), progress=False)
     return run
 
 

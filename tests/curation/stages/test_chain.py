@@ -118,7 +118,8 @@ def test_resume_after_partial_clean(run_dir: Path) -> None:
     recipe = load_recipe()
     stage = clean_stage(run, "validate", recipe)
     stage.shard_size = 10
-    produce = stage.produce
+    assert stage.tasks is not None and len(stage.tasks) == 1  # one upstream shard: one task
+    produce = stage.tasks[0]
 
     def killed(skip: int):
         for i, outcome in enumerate(produce(skip)):
@@ -126,7 +127,7 @@ def test_resume_after_partial_clean(run_dir: Path) -> None:
                 raise KeyboardInterrupt
             yield outcome
 
-    stage.produce = killed
+    stage.tasks = [killed]
     with pytest.raises(KeyboardInterrupt):
         run_stage(run, stage, progress=False)
     result = run_stage(run, stage, progress=False)

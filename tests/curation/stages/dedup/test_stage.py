@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +146,93 @@ def test_curate_chain_builder_uses_recipe_section(run_dir: Path) -> None:
     assert manifest["counts"]["dropped"] == {"exact_duplicate": 1}
 
 
+def _variants(samples_dir: Path) -> list[CuratedRecord]:
+    """150 real records plus exact copies (some under another source) and one- to three-typo
+    variants placed far from their originals, so clusters span shards."""
+    base = _real_records(samples_dir, 150)
+    rng = random.Random(7)
+    extra = []
+    for i, r in enumerate(rng.sample(base, 60)):
+        source = "zhihu" if i % 4 == 0 else r.source
+        text = r.record.output if i % 5 == 0 else _typos(r.record.output, 1 + i % 3, i)
+        extra.append(make_record(r.record.instruction, text, input=r.record.input, source=source, key=f"x{i}",
+                                 votes=float(i) if i % 3 == 0 else None))
+    return [*base[:75], *extra[:30], *base[75:], *extra[30:]]
+
+
+@pytest.mark.parametrize("across_sources", [True, False])
+def test_three_phases_give_the_single_pass_clusters(tmp_path: Path, samples_dir: Path, across_sources: bool) -> None:
+    """The stage (signatures per shard in 2 worker processes, clustering from the per-shard files,
+    filter per shard) against the single in-memory pass (`find_duplicates`, today's algorithm) on
+    the same rows: every row gets the same decision, kept record, cluster size and similarity."""
+    from curation.pipeline.executors import LocalExecutor
+    from curation.stages.dedup import find_duplicates
+    from curation.stages.dedup.cluster import KEEP, REASONS
+    from curation.stages.dedup.scan import scan_rows
+
+    records = _variants(samples_dir)
+    config = DedupConfig(across_sources=across_sources)
+    run = upstream_run(tmp_path / "run", records, shard_size=23)
+    shards = len(run.shard_paths("filter"))
+    assert shards >= 8
+    manifest = run_stage(run, dedup_stage(run, "filter", config), progress=False, executor=LocalExecutor(2)).manifest
+    assert manifest["tasks"] == shards and not (run.stage_dir("dedup") / "_dedup").exists()
+
+    rows = [orjson.loads(r.model_dump_json()) for r in records]
+    reference = find_duplicates([scan_rows(rows, config)], config)
+    assert reference.info["near_duplicates"] > 10 and reference.info["exact_duplicates"] > 3
+
+    out: dict[str, tuple[str, dict]] = {r.id: ("kept", r.stats) for r in run.iter_records("dedup")}
+    out.update({row["id"]: (row["reason"], row["record"]["stats"]) for row in run.iter_rejects("dedup")})
+    assert len(out) == len(records)
+    for i, record in enumerate(records):
+        decision, stats = out[record.id]
+        reason = int(reference.reason[i])
+        assert decision == ("kept" if reason == KEEP else REASONS[reason]), record.id
+        size = int(reference.cluster_size[i])
+        assert stats.get("dedup_cluster_size", 1) == size
+        if size > 1:
+            assert stats["dedup_cluster"] == reference.ids[int(reference.kept[i])]
+            sim = float(reference.similarity[i])
+            assert stats.get("dedup_similarity") == (None if sim != sim else round(sim, 4))
+    summary = json.loads((run.stage_dir("dedup") / SUMMARY).read_text())
+    for key in ("exact_duplicates", "near_duplicates", "clusters", "candidate_pairs", "edges"):
+        assert summary[key] == reference.info[key], key
+
+
+def test_killed_filter_phase_resumes_without_rescanning(tmp_path: Path, samples_dir: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from curation.pipeline.executors import LocalExecutor
+    from curation.stages.dedup import stage as dedup_module
+
+    records = _variants(samples_dir)
+    run = upstream_run(tmp_path / "run", records, shard_size=50)
+    reference = upstream_run(tmp_path / "ref", records, shard_size=50)
+    run_stage(reference, dedup_stage(reference, "filter"), progress=False)
+
+    scans: list[int] = []
+    real_scan = dedup_module.scan_shard
+    monkeypatch.setattr(dedup_module, "scan_shard", lambda job, i: scans.append(i) or real_scan(job, i))
+    stage = dedup_stage(run, "filter")
+    assert stage.tasks is not None
+    third = stage.tasks[2]
+
+    def interrupted(skip: int):
+        yield from islice(third(skip), 10)
+        raise KeyboardInterrupt
+
+    stage.tasks = [*stage.tasks[:2], interrupted, *stage.tasks[3:]]
+    inline = LocalExecutor(1)  # in this process, so the counting wrapper sees the calls
+    with pytest.raises(KeyboardInterrupt):
+        run_stage(run, stage, progress=False, executor=inline)
+    assert sorted(scans) == list(range(len(run.shard_paths("filter")))) and (run.stage_dir("dedup") / "_dedup" / "clustered.json").exists()
+    scans.clear()
+    result = run_stage(run, dedup_stage(run, "filter"), progress=False, executor=inline)
+    assert scans == [] and result.resumed_from == 2 * 50  # tasks 0 and 1 were complete  # signatures and clusters came from the first attempt's files
+    for name in ("clusters.jsonl",):
+        assert (run.stage_dir("dedup") / name).read_bytes() == (reference.stage_dir("dedup") / name).read_bytes()
+    assert ([p.read_bytes() for p in run.shard_paths("dedup")] ==
+            [p.read_bytes() for p in reference.shard_paths("dedup")])
 def _distinct_records(samples_dir: Path, n: int, seed: int) -> list[CuratedRecord]:
     """n records of 4 real sentences each (distinct), every tenth a typo'd copy of an earlier one."""
     import re
@@ -162,20 +250,24 @@ def _distinct_records(samples_dir: Path, n: int, seed: int) -> list[CuratedRecor
     return out
 
 
-def _analyze_peak(run_dir: Path, records: list[CuratedRecord]) -> tuple[int, Any]:
+def _analyze_peak(run_dir: Path, records: list[CuratedRecord]) -> tuple[int, dict[str, Any]]:
+    """Peak traced memory of dedup's first two phases in this process: the signature phase runs
+    in two forked workers (their files go to the stage's scratch folder), the clustering phase
+    here, reading the compact keys, band columns and candidate signatures from those files."""
     import tracemalloc
 
-    from curation.stages.dedup.stage import SCRATCH, analyze
+    from curation.pipeline.executors import LocalExecutor
 
     run = upstream_run(run_dir, records, shard_size=1000)
+    stage = dedup_stage(run, "filter", DedupConfig(workers=2))
+    assert stage.prepare is not None
     tracemalloc.start()
     try:
-        result = analyze(run, "filter", DedupConfig(workers=2), run.stage_dir("dedup") / SCRATCH)
+        stage.prepare(LocalExecutor(2))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert not (run.stage_dir("dedup") / SCRATCH).exists()
-    return peak, result
+    return peak, json.loads((run.stage_dir("dedup") / SUMMARY).read_text())
 
 
 def test_main_process_memory_does_not_hold_signatures(tmp_path: Path, samples_dir: Path) -> None:
@@ -187,11 +279,11 @@ def test_main_process_memory_does_not_hold_signatures(tmp_path: Path, samples_di
     _analyze_peak(tmp_path / "warm-up", _distinct_records(samples_dir, 500, 2))
     small, result_small = _analyze_peak(tmp_path / "a", _distinct_records(samples_dir, 3000, 1))
     large, result_large = _analyze_peak(tmp_path / "b", _distinct_records(samples_dir, 9000, 1))
-    assert result_small.info["near_duplicates"] > 0 and result_large.info["near_duplicates"] > 0
+    assert result_small["near_duplicates"] > 0 and result_large["near_duplicates"] > 0
     per_record = (large - small) / 6000
     # signatures alone are num_perm * 4 = 1024 bytes per record (1,677 bytes per added record were
-    # measured before the change); what stays in memory is ids, source codes, lengths, votes, exact
-    # keys and the decisions (~60 bytes) plus the clustering pass's sort arrays (258 measured)
+    # measured before issue 12); the clustering phase holds per-row keys and decisions (~60 bytes),
+    # one band column and its sort arrays, and the signatures of LSH candidate rows only
     assert per_record < 600, f"{per_record:.0f} bytes per added record"
 
 
