@@ -30,6 +30,11 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
+# An API key only the Ray nodes hold (their own environment, as an operator would set it before
+# `ray start`): the LLM-on-workers tests prove the workers use it and the driver never ships one.
+WORKER_API_KEY = "sk-worker-node-only-4be1c0ffee77"
+WORKER_ONLY_ENV = {"CQIA_RAYQ_API_KEY": WORKER_API_KEY}
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -146,7 +151,7 @@ def ray_cluster(s3_server: S3Server) -> Iterator[RayCluster]:
     from curation.pipeline.executors import RayExecutor
 
     temp_dir = tempfile.mkdtemp(prefix="cqia-ray-", dir="/tmp")  # Ray's socket paths must stay short
-    env = {**os.environ, **s3_server.env, "RAY_USAGE_STATS_ENABLED": "0",
+    env = {**os.environ, **s3_server.env, **WORKER_ONLY_ENV, "RAY_USAGE_STATS_ENABLED": "0",
            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
     port = free_port()
     address = f"127.0.0.1:{port}"

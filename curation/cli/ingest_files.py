@@ -136,13 +136,15 @@ def ruozhiba(
 ) -> None:
     """Ruozhiba titles, best-of lists, thread dumps, text lines → LLM-answered records (answer_from=llm).
 
-    The API key is read from CQIA_LLM_API_KEY only (never a command-line argument, never logged).
+    The API key is read from CQIA_LLM_API_KEY only (never a command-line argument, never logged);
+    with --executor ray, from CQIA_LLM_API_KEY in each Ray node's own environment, and
+    --concurrency/--rps hold for all workers together.
     """
     from curation.llm.client import LLMClient, LLMError
-    from curation.pipeline.runner import CallTally, ExternalCallsFailed
-    from curation.pipeline.storage import local_state_dir
-    from curation.stages.answers import GenerationConfig, generate_answers
-    from sources.ruozhiba import iter_ruozhiba
+    from curation.llm.stage_client import StageLLM
+    from curation.pipeline.runner import CallTally, ExternalCallsFailed, group_files
+    from curation.pipeline.storage import as_path, local_state_dir
+    from curation.stages.answers import GenerationConfig
     from sources.settings import load_settings
 
     _check(paths)
@@ -157,17 +159,18 @@ def ruozhiba(
     except LLMError as exc:
         fail(str(exc))
     tally = CallTally("LLM answer")
+    # Local executor: one task per file group on the driver, sharing its client. Ray: on the
+    # workers, through the job's limiter, caching into RUN/llm-cache/ingest-ruozhiba/<task>/.
+    llm = StageLLM(client, env_prefix="CQIA_LLM", cache_dir=as_path(run) / "llm-cache" / "ingest-ruozhiba",
+                   label="ruozhiba")
     stage = Stage(
         name="ingest-ruozhiba",
-        produce=lambda skip: skip_outcomes(
-            generate_answers(iter_ruozhiba(paths, settings), client, config, progress=False, tally=tally), skip
-        ),
+        tasks=[_AnswerFiles(i, group, settings, config, llm, tally) for i, group in enumerate(group_files(paths))],
         inputs=file_inputs(paths),
         params={"source": "ruozhiba", "settings": settings.model_dump(mode="json"), "model": client.model,
                 "prompt_fingerprint": config.fingerprint(client.model)},
         shard_size=shard_size,
-        on_driver=True,  # the one LLM client (concurrency cap, rate limit, cache) lives here
-        calls=tally,
+        calls=tally, calls_on_workers=True, prepare=llm.prepare, sync=llm.sync,
     )
     try:
         run_source_stage(run, stage, force=force, progress=progress, executor_name=executor,
@@ -176,6 +179,27 @@ def ruozhiba(
         fail(f"answer generation stopped: {exc} (answers so far are cached; re-run to resume)")
     except ExternalCallsFailed as exc:
         fail(str(exc))
+
+
+@dataclass(frozen=True)
+class _AnswerFiles:
+    """A ruozhiba task: parse one group of files and answer its questions with the stage's LLM
+    (the driver's client, or on a Ray worker one built there: llm/stage_client.py)."""
+
+    index: int
+    paths: list[Path]
+    settings: Any
+    config: Any  # curation.stages.answers.GenerationConfig
+    llm: Any  # curation.llm.stage_client.StageLLM
+    tally: Any  # the stage's CallTally
+
+    def __call__(self, skip: int) -> Iterable[Any]:
+        from curation.stages.answers import generate_answers
+        from sources.ruozhiba import iter_ruozhiba
+
+        answers = generate_answers(iter_ruozhiba(self.paths, self.settings), self.llm.client(self.index),
+                                   self.config, progress=False, tally=self.tally)
+        return skip_outcomes(answers, skip)
 
 
 def _import_command(name: str) -> None:

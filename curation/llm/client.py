@@ -14,13 +14,14 @@ credentials in the base URL never reach a message, a log line, a repr or the cac
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
 import queue
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,12 @@ class _RateLimiter:
             await asyncio.sleep(start - now)
 
 
+@contextlib.asynccontextmanager
+async def _local_turn(limiter: _RateLimiter) -> AsyncIterator[None]:
+    await limiter.wait()
+    yield
+
+
 _DONE = object()
 
 
@@ -134,7 +141,13 @@ class LLMClient:
         rate_limit_rps: float | None = None,
         cache_path: Path | None = None,
         backoff_base_s: float = 0.5,
+        cache: Any = None,
+        limiter: Any = None,
     ) -> None:
+        """`cache`: a ready cache object (get/append, e.g. llm.segments.SegmentCache) instead of
+        `cache_path`. `limiter`: a shared limiter (llm.limiter.RayLimiter) whose `slot()` every
+        HTTP attempt holds, in place of this process's own rate limit: the cap and rate then
+        hold across all the processes that share it (`concurrency` still bounds this process)."""
         if not base_url or not base_url.startswith(("http://", "https://")):
             raise LLMError(f"base URL must start with http:// or https://, got {redact_url(base_url or '')!r}")
         if not model:
@@ -150,7 +163,8 @@ class LLMClient:
         self.timeout_s = timeout_s
         self.rate_limit_rps = rate_limit_rps
         self.backoff_base_s = backoff_base_s
-        self.cache = ResponseCache(Path(cache_path)) if cache_path else None
+        self.cache = cache if cache is not None else (ResponseCache(Path(cache_path)) if cache_path else None)
+        self.limiter = limiter
         self.stats = {"sent": 0, "retries": 0, "cached": 0, "errors": 0, "prompt_tokens": 0, "completion_tokens": 0}
 
     def __repr__(self) -> str:  # never show the key
@@ -329,11 +343,12 @@ class LLMClient:
         async def attempt() -> ChatResult:
             nonlocal attempts
             attempts += 1
-            await limiter.wait()
-            self.stats["sent"] += 1
-            t0 = time.monotonic()
-            raw = await sdk.chat.completions.with_raw_response.create(
-                model=model, messages=req.messages, extra_body=params or None, extra_headers=headers)
+            # the job-wide cap and rate (a Ray actor), else this process's own rate limit
+            async with self.limiter.slot() if self.limiter is not None else _local_turn(limiter):
+                self.stats["sent"] += 1
+                t0 = time.monotonic()
+                raw = await sdk.chat.completions.with_raw_response.create(
+                    model=model, messages=req.messages, extra_body=params or None, extra_headers=headers)
             return self._parse(raw.http_response, req.key, model, time.monotonic() - t0, attempts, url)
 
         try:

@@ -10,7 +10,8 @@ The first stdout line is the base URL (`http://127.0.0.1:PORT/v1`). Endpoints:
 L2-normalised, so equal texts give cosine 1 and texts sharing more bigrams are closer), `GET /v1/models`, and admin: `POST /_admin/faults`
 (`{"status": 429|500, "times": N, "retry_after": s, "delay_s": x, "disconnect": bool}` or a list),
 `POST /_admin/rules`, `POST /_admin/config` (`{"api_key": ..., "models": [...]}`),
-`POST /_admin/reset`, `GET /_admin/log`.
+`POST /_admin/reset`, `GET /_admin/log` (with `max_concurrent`: most chat requests in progress at once,
+and each entry's start `t0` and end `t`).
 
 Script file: a JSON list of rules, or `{"rules": [...], "api_key": ..., "models": [...]}`. A rule is
 `{"pattern": REGEX, "reply": TEXT, "model": REGEX?}`; the first rule whose pattern matches the
@@ -84,6 +85,7 @@ class State:
         self.models = models
         self.set_rules(rules or [])
         self.faults: list[dict] = []
+        self.inflight = 0
         self.reset_log()
 
     def set_rules(self, rules: list[dict]) -> None:
@@ -106,6 +108,19 @@ class State:
         self.served: Counter[str] = Counter()
         self.by_status: Counter[str] = Counter()
         self.total = 0
+        self.max_inflight = 0  # requests still in progress (`inflight`) survive a reset
+
+    def started(self) -> float:
+        """A chat request began (counted until `finished`): the log's `max_concurrent` is what
+        this server saw at once, the real measure of a client's concurrency cap."""
+        with self.lock:
+            self.inflight += 1
+            self.max_inflight = max(self.max_inflight, self.inflight)
+        return time.time()
+
+    def finished(self) -> None:
+        with self.lock:
+            self.inflight -= 1
 
     def take_fault(self, prompt: str) -> dict | None:
         with self.lock:
@@ -127,7 +142,7 @@ class State:
                 return text.replace("{prompt}", prompt).replace("{model}", model).replace("{hash}", digest)
         return default_reply(model, prompt)
 
-    def record(self, model: str, prompt: str, status: int) -> None:
+    def record(self, model: str, prompt: str, status: int, t0: float | None = None) -> None:
         with self.lock:
             self.total += 1
             self.seen[prompt] += 1
@@ -135,7 +150,9 @@ class State:
                 self.served[prompt] += 1
             self.by_status[str(status)] += 1
             if len(self.entries) < 100_000:
-                self.entries.append({"t": time.time(), "model": model, "prompt": prompt[:500], "status": status})
+                now = time.time()
+                self.entries.append({"t": now, "t0": now if t0 is None else t0, "model": model,
+                                     "prompt": prompt[:500], "status": status})
 
     def log(self, entries: bool = True) -> dict[str, Any]:
         with self.lock:
@@ -143,6 +160,7 @@ class State:
             return {
                 "requests": self.total,
                 "by_status": dict(self.by_status),
+                "max_concurrent": self.max_inflight,
                 "served": sum(self.served.values()),
                 "unique_prompts": len(self.seen),
                 "duplicate_served": sum(n - 1 for n in dup.values()),
@@ -177,6 +195,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(obj, ensure_ascii=False).encode()
+        self._done_working()
         self.send_response(status)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(data)))
@@ -289,20 +308,35 @@ class Handler(BaseHTTPRequestHandler):
 
     def _chat(self, body: bytes) -> None:
         state = self.server.state
+        t0 = state.started()
+        self._working = True
+        try:
+            self._chat_request(body, state, t0)
+        finally:
+            self._done_working()
+
+    def _done_working(self) -> None:
+        """A chat request stops counting as in progress before its reply is written: a client
+        that frees a slot on receiving the reply can never make the count exceed its cap."""
+        if getattr(self, "_working", False):
+            self._working = False
+            self.server.state.finished()
+
+    def _chat_request(self, body: bytes, state: State, t0: float) -> None:
         if not self._authorized():
-            state.record("", "", 401)
+            state.record("", "", 401, t0)
             return self._error(401, "Incorrect API key provided.", "invalid_api_key")
         try:
             req = json.loads(body)
             messages = req["messages"]
             model = str(req.get("model") or "")
         except (ValueError, KeyError, TypeError):
-            state.record("", "", 400)
+            state.record("", "", 400, t0)
             return self._error(400, "body must be JSON with 'model' and 'messages'", "bad_request")
         if not model:
             return self._error(400, "you must provide a model parameter", "missing_model")
         if state.models and model not in state.models:
-            state.record(model, "", 404)
+            state.record(model, "", 404, t0)
             return self._error(404, f"The model `{model}` does not exist", "model_not_found")
         prompt = last_user_text(messages)
         fault = state.take_fault(prompt)
@@ -310,12 +344,12 @@ class Handler(BaseHTTPRequestHandler):
             if fault.get("delay_s"):
                 time.sleep(float(fault["delay_s"]))
             if fault.get("disconnect"):
-                state.record(model, prompt, 0)
+                state.record(model, prompt, 0, t0)
                 self.close_connection = True
                 return
             status = fault.get("status")
             if status:
-                state.record(model, prompt, int(status))
+                state.record(model, prompt, int(status), t0)
                 headers = {"retry-after": str(fault["retry_after"])} if fault.get("retry_after") is not None else None
                 return self._error(int(status), f"injected fault {status}", "injected", headers)
         text = state.reply(model, prompt)
@@ -328,10 +362,10 @@ class Handler(BaseHTTPRequestHandler):
         ct = count_tokens(text)
         rid = hashlib.sha256(body).hexdigest()[:24]
         if self._client_gone():  # the caller died while we worked (e.g. kill -9): not served
-            state.record(model, prompt, 499)
+            state.record(model, prompt, 499, t0)
             self.close_connection = True
             return
-        state.record(model, prompt, 200)
+        state.record(model, prompt, 200, t0)
         self._send(200, {
             "id": f"chatcmpl-{rid}", "object": "chat.completion", "created": int(time.time()), "model": model,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],

@@ -96,7 +96,8 @@ class QualityConfig(_Section):
 
     enabled: bool = False
     env_prefix: str = Field("CQIA_LLM", description="LLMClient.from_env prefix (URL, model, key).")
-    concurrency: int = Field(8, ge=1)
+    concurrency: int = Field(8, ge=1, description="Requests in flight, for the whole job (all Ray workers together).")
+    rate_limit_rps: float | None = Field(None, gt=0, description="Requests per second for the whole job; null: no limit.")
     max_retries: int = Field(5, ge=0)
     max_chars: int = Field(3000, ge=100, description="Answer text is cut to this before prompting.")
     temperature: float = 0.0

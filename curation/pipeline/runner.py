@@ -16,8 +16,10 @@ last chunk checkpoint (`produce(skip)`) and overwrites partial chunks, so the fi
 identical to an uninterrupted run as long as the stage is deterministic. A task killed on a
 cluster is simply run again (by Ray, or by the next run of the command).
 
-A stage that calls an outside service (an LLM) counts its calls in a `CallTally` (such stages run
-on the driver). A failed call is not a final answer: a chunk checkpoint or task marker holding
+A stage that calls an outside service (an LLM) counts its calls in a `CallTally`; each task's
+marker carries its own calls (made, failed, error messages) and the manifest merges them, so the
+count is the same whether the tasks ran on the driver or (`calls_on_workers`, Ray) on workers.
+A failed call is not a final answer: a chunk checkpoint or task marker holding
 one is not resumed from, a manifest recording one does not make the stage skippable (the next run
 retries; the client's cache makes the calls that did succeed free), and when every call failed
 the stage is left incomplete (`ExternalCallsFailed`).
@@ -107,9 +109,21 @@ class CallTally:
         else:
             self.errors["(other errors)"] += 1
 
-    def summary(self, made: int, failed: int) -> dict[str, Any]:
-        return {"service": self.service, "made": made, "failed": failed,
-                "errors": dict(self.errors.most_common())}
+    def summary(self, made: int, failed: int, errors: Counter[str] | None = None) -> dict[str, Any]:
+        errors = self.errors if errors is None else errors
+        return {"service": self.service, "made": made, "failed": failed, "errors": dict(errors.most_common())}
+
+
+def merge_errors(parts: Iterable[dict[str, int]]) -> Counter[str]:
+    """Tasks' error messages as one tally, bounded like a CallTally's (a few kinds, then other)."""
+    merged: Counter[str] = Counter()
+    for part in parts:
+        merged.update(part)
+    if len(merged) <= _MAX_ERROR_KINDS:
+        return merged
+    kept = Counter(dict(merged.most_common(_MAX_ERROR_KINDS)))
+    kept["(other errors)"] += sum(merged.values()) - sum(kept.values())
+    return kept
 
 
 class ExternalCallsFailed(RuntimeError):
@@ -120,8 +134,11 @@ class ExternalCallsFailed(RuntimeError):
 class Stage:
     """What to run: `tasks` (independent partitions), or one `produce(skip)` (a one-task stage).
 
-    `on_driver`: the tasks hold something that must stay in this process (an LLM client with its
-    global rate limit and cache, a polite crawler); they run here one after another.
+    `on_driver`: the tasks hold something that must stay in this process (a polite crawler); they
+    run here one after another. A stage with `calls` runs on the driver too, unless
+    `calls_on_workers` and the executor is Ray: its `prepare` then gives the tasks a job-wide
+    limiter (llm/stage_client.py) and `sync()`, called before every checkpoint, stores the
+    answers a task received so far.
     `prepare(executor)`: shared work the tasks need, run (only when some task is pending) before
     them with the same executor (dedup's signature and clustering phases).
     `cleanup()`: after the manifest is written (remove scratch files).
@@ -139,7 +156,9 @@ class Stage:
     prepare: Callable[[Executor], None] | None = None
     cleanup: Callable[[], None] | None = None
     workers: int = 1
-    calls: CallTally | None = None  # set by stages that call an outside service (they run on the driver)
+    calls: CallTally | None = None  # set by stages that call an outside service
+    calls_on_workers: bool = False
+    sync: Callable[[], None] | None = None
 
     def task_list(self) -> list[Task]:
         if self.tasks is not None:
@@ -423,7 +442,8 @@ class TaskJob:
     stage_dir: AnyPath
     fingerprint: str
     shard_size: int
-    calls: CallTally | None = None  # only for on_driver stages (the tally lives in this process)
+    calls: CallTally | None = None  # this process's copy; a task's share of it goes in its marker
+    sync: Callable[[], None] | None = None
 
 
 def _write_chunk(job: TaskJob, task: int, chunk: int, kept: list[bytes], rejects: list[bytes],
@@ -480,9 +500,12 @@ def execute_task(job: TaskJob, task: int, advance: Callable[[int], None] | None 
     pending = 0
     tally = job.calls
     calls_at_checkpoint = (tally.made, tally.failed) if tally else (0, 0)
+    errors_at_start = Counter(tally.errors) if tally else Counter()
 
     def flush(final: bool = False) -> None:
         nonlocal kept, rejects, counts, pending, calls_at_checkpoint
+        if job.sync is not None:  # the answers behind this checkpoint are stored before it
+            job.sync()
         checkpoint = _write_chunk(job, task, len(chunks), kept, rejects, pending, counts)
         checkpoint["fingerprint"] = job.fingerprint
         if tally is not None:
@@ -531,6 +554,7 @@ def execute_task(job: TaskJob, task: int, advance: Callable[[int], None] | None 
     }
     if tally is not None:
         marker["calls"] = {k: sum(c.get("calls", {}).get(k, 0) for c in chunks) for k in ("made", "failed")}
+        marker["calls"]["errors"] = dict(tally.errors - errors_at_start)
     write_json_atomic(marker_path, marker)
     return marker
 
@@ -589,8 +613,8 @@ def run_stage(run: RunDir, stage: Stage, *, force: bool = False, progress: bool 
     pending = [i for i in range(len(tasks)) if i not in markers]
     executor = executor or LocalExecutor(stage.workers)
     started = time.time()
-    on_driver = stage.on_driver or stage.calls is not None  # a call tally lives in this process
-    job = TaskJob(stage.name, tasks, stage_dir, fingerprint, stage.shard_size, stage.calls)
+    on_driver = stage.on_driver or (stage.calls is not None and not (stage.calls_on_workers and executor.name == "ray"))
+    job = TaskJob(stage.name, tasks, stage_dir, fingerprint, stage.shard_size, stage.calls, stage.sync)
     resumed_in_tasks = 0
 
     with _progress(stage.name, stage.total, done_before, enabled=progress) as advance:
@@ -635,7 +659,8 @@ def run_stage(run: RunDir, stage: Stage, *, force: bool = False, progress: bool 
     if stage.calls is not None:
         made = sum(m.get("calls", {}).get("made", 0) for m in ordered)
         failed = sum(m.get("calls", {}).get("failed", 0) for m in ordered)
-        manifest["calls"] = stage.calls.summary(made, failed)
+        errors = merge_errors(m.get("calls", {}).get("errors", {}) for m in ordered)
+        manifest["calls"] = stage.calls.summary(made, failed, errors)
         if failed and failed == made:
             raise ExternalCallsFailed(
                 f"{stage.name}: all {made} {stage.calls.service} calls failed, so the stage is left incomplete "
@@ -677,6 +702,7 @@ class _progress:
     def __enter__(self) -> Callable[[int], None]:
         if not self.enabled:
             return lambda n: None
+        from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -686,9 +712,10 @@ class _progress:
             TimeElapsedColumn,
         )
 
+        # stderr: stdout carries results (`--json` output must parse)
         self._bar = Progress(
             TextColumn(f"[bold]{self.name}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
-            TimeElapsedColumn(), transient=False,
+            TimeElapsedColumn(), transient=False, console=Console(stderr=True),
         )
         self._bar.start()
         self._task = self._bar.add_task(self.name, total=self.total, completed=self.completed)

@@ -3,8 +3,9 @@
 Scores land in `stats.llm_quality` (int, or None when the call failed: `stats.llm_quality_error`
 says why), so `filter.min_llm_score` decides later and can be retuned without re-asking the model.
 Requests are keyed by record id + rubric version + a hash of model, prompt and params, and the client's
-append-only cache (RUN/_cache/llm_quality.jsonl, outside the stage dir so re-runs keep it) means a
-record is never sent twice; the client handles concurrency and retries. Each scoring call is
+append-only cache (RUN/_cache/llm_quality.jsonl, outside the stage dir so re-runs keep it; on Ray
+workers, per-task segments under RUN/_cache/quality/) means a record is never sent twice; the
+client handles concurrency and retries (on Ray through one limiter actor for the whole job). Each scoring call is
 counted in the stage's `CallTally`: a stage with failed calls is re-run next time (the cache
 answers the rest), and one whose every call failed is left incomplete.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
@@ -95,34 +97,48 @@ def make_client(run: RunDir, config: QualityConfig) -> Any:
 
     cache = local_state_dir(run.root) / "_cache" / "llm_quality.jsonl"
     cache.parent.mkdir(parents=True, exist_ok=True)
-    return LLMClient.from_env(config.env_prefix, concurrency=config.concurrency,
-                              max_retries=config.max_retries, cache_path=cache)
+    return LLMClient.from_env(config.env_prefix, concurrency=config.concurrency, max_retries=config.max_retries,
+                              rate_limit_rps=config.rate_limit_rps, cache_path=cache)
+
+
+@dataclass(frozen=True)
+class _ScoreShard:
+    """Task over one upstream shard: score its rows in batches of `chunk` (picklable: Ray ships it)."""
+
+    index: int
+    path: Any
+    recipe: Recipe
+    llm: Any  # curation.llm.stage_client.StageLLM
+    tally: CallTally
+    chunk: int
+
+    def __call__(self, skip: int) -> Iterator[Outcome]:
+        from curation.pipeline.rows import row_to_record
+        from curation.pipeline.runner import iter_shard_lines
+
+        client = self.llm.client(self.index)
+        lines = islice(iter_shard_lines(self.path), skip, None)
+        while batch := [orjson.loads(line) for line in islice(lines, self.chunk)]:
+            score_rows(batch, self.recipe, client, self.tally)
+            for row in batch:
+                yield Kept(row_to_record(row))
 
 
 def quality_stage(run: RunDir, upstream: str, recipe: Recipe, name: str = "quality", *,
                   client: Any = None, chunk: int = 256) -> Stage:
-    """One task per upstream shard, all on the driver: the one client there holds the global
-    concurrency cap, rate limit and append-only cache (see docs/scaling.md: the model's rate
-    limit, not local CPU, bounds this stage)."""
+    """One task per upstream shard. Local executor: on the driver, sharing its one client (global
+    concurrency cap, rate limit, append-only cache). Ray: on the workers, through one limiter
+    actor for the job, each task caching into its own segments under RUN/_cache/<name>/
+    (curation.llm.stage_client; docs/scaling.md)."""
+    from curation.llm.stage_client import StageLLM
     from curation.pipeline.runner import upstream_shards
 
     client = client or make_client(run, recipe.quality)
+    llm = StageLLM(client, env_prefix=recipe.quality.env_prefix, cache_dir=run.root / "_cache" / name,
+                   label=name)
     tally = CallTally("LLM quality-scoring")
-
-    def task(path: Any):
-        def produce(skip: int) -> Iterator[Outcome]:
-            from curation.pipeline.rows import row_to_record
-            from curation.pipeline.runner import iter_shard_lines
-
-            lines = islice(iter_shard_lines(path), skip, None)
-            while batch := [orjson.loads(line) for line in islice(lines, chunk)]:
-                score_rows(batch, recipe, client, tally)
-                for row in batch:
-                    yield Kept(row_to_record(row))
-        return produce
-
     params = {"quality": recipe.quality.model_dump(mode="json"), "rubric": RUBRIC_VERSION, "model": client.model,
               "sources": {s: o.quality for s, o in recipe.sources.items() if o.quality}}
-    return Stage(name=name, tasks=[task(p) for p in upstream_shards(run, upstream)],
-                 inputs=[stage_input(run, upstream)], params=params, total=run.count(upstream), on_driver=True,
-                 calls=tally)
+    tasks = [_ScoreShard(i, p, recipe, llm, tally, chunk) for i, p in enumerate(upstream_shards(run, upstream))]
+    return Stage(name=name, tasks=tasks, inputs=[stage_input(run, upstream)], params=params,
+                 total=run.count(upstream), calls=tally, calls_on_workers=True, prepare=llm.prepare, sync=llm.sync)

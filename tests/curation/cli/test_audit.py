@@ -139,3 +139,12 @@ def test_audit_of_a_hub_repo_through_the_local_server(hub_server: HubProcess, hf
     unknown = _cqia("audit", "--repo-id", "cqia/audit-me", "--config", "zzz", "--endpoint", hub_server.url,
                     "--out", tmp_path / "y", env=env)
     assert unknown.returncode == 1 and "finance" in unknown.stderr
+
+
+def test_json_output_parses_with_progress_bars_on(tmp_path: Path) -> None:
+    # Progress bars are on by default; they go to stderr, so `--json` on stdout stays one JSON document.
+    result = _cqia("audit", f"alpaca={DEMO / 'alpaca_zh.jsonl'}", "--out", tmp_path / "audit", "--json")
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(result.stdout)
+    assert "audit" in summary["stages"]
+    assert "audit" in result.stderr  # the bars were drawn, on stderr
