@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from schemas.nfkc import nfkc
 from schemas.redact import redact_url
 
 AnswerFrom = Literal["human", "llm"]
@@ -211,7 +212,7 @@ class CuratedRecord(BaseModel):
 def normalize_for_id(text: str) -> str:
     """NFKC + whitespace-collapsed form used only for hashing (ids, exact dedup keys)."""
     if not unicodedata.is_normalized("NFKC", text):  # quick check: most text is already NFKC
-        text = unicodedata.normalize("NFKC", text)
+        text = nfkc(text)
     return " ".join(text.split())
 
 

@@ -1,15 +1,22 @@
 #!/usr/bin/env python
-"""Curation chain benchmark: cqia's default recipe vs the matching data-juicer operators, plus the
-I/O ceiling (read + orjson parse + write the same shards with no work), all in one run.
+"""Curation chain benchmark: cqia's matched chain and full default chain vs data-juicer's matched
+chain, plus the I/O ceiling (read + orjson parse + write the same shards with no work), all in one
+run, the tools interleaved run by run.
 
 Corpus: scripts/make_bench_corpus.py (real Chinese texts from ../shared/samples, ~150 chars).
-cqia: `curate_run` with the default recipe (clean + PII + metrics + filter; dedup/decontaminate
-when the recipe has those sections), 2 worker processes.
-data-juicer (.venv-dj, num_proc=2): fix_unicode, whitespace_normalization, clean_html,
-clean_email, clean_ip mappers, then text_length, character_repetition (10-grams, 0.5) and
-special_characters (0.25) filters: the subset of our chain its offline operators can express.
+data-juicer (.venv-dj, num_proc=2), the matched chain: fix_unicode, whitespace_normalization,
+clean_html, clean_email, clean_ip mappers, then text_length, character_repetition (10-grams, 0.5)
+and special_characters (0.25) filters.
+cqia matched chain (`cqia-matched`): `curate_run` with the packaged `matched` recipe, the same
+operations done by our stages (Unicode repair, whitespace, HTML, e-mail + IP redaction, length,
+char-repetition and special-character filters), 2 worker processes.
+cqia full default chain (`cqia-default`): the default recipe (all cleaning rules, all PII types,
+segmentation, language ID, every metric, filter, exact + near dedup), 2 worker processes.
 Ceiling: two processes, each reading, parsing and writing half of the input shards.
-Reported: median seconds of work (imports excluded), records/s, M chars/s, peak memory (PSS, process tree).
+Reported: median seconds of work (imports excluded), records/s, M chars/s, peak memory (PSS,
+process tree), and per cqia chain an `outcome_sha256` over the kept records (canonical JSON, by id)
+and every drop/reject (id, stage, reason), so two code versions can be shown to keep the same set:
+`--expect FILE` (an earlier `--json` output) fails the run when a hash differs.
 
     python scripts/bench_curation.py            # 200k records, 3 runs each
     python scripts/bench_curation.py --quick    # 10k records, 1 run
@@ -28,20 +35,87 @@ from benchcommon import REPO, ensure_data_juicer, last_json, measure, median  # 
 PY = sys.executable
 
 
-def _ours(corpus: Path, workers: int) -> None:
+def outcome_hash(run_dir: Path, stages: list[str]) -> str:
+    """sha256 over the last stage's kept records (canonical JSON, sorted by id) and every stage's
+    rejects as (stage, id or location, reason): equal hashes = the same kept set, same drops.
+    Holds only (id, shard, offset) per record and re-reads rows in id order, so the hash does not
+    inflate the peak memory the benchmark samples."""
+    import hashlib
+
+    import orjson
+
+    from curation.pipeline.rundir import RunDir
+
+    run = RunDir(run_dir)
+    shards = run.shard_paths(stages[-1])
+    index = []
+    for s, path in enumerate(shards):
+        with path.open("rb") as handle:
+            offset = 0
+            for line in handle:
+                index.append((orjson.loads(line)["id"], s, offset))
+                offset += len(line)
+    index.sort()
+    drops = sorted((stage, str(r.get("id") or r.get("location")), str(r.get("reason")))
+                   for stage in stages for r in run.iter_rejects(stage))
+    digest = hashlib.sha256()
+    handles = [path.open("rb") for path in shards]
+
+    def canonical(s: int, offset: int) -> bytes:
+        handles[s].seek(offset)
+        return orjson.dumps(orjson.loads(handles[s].readline()), option=orjson.OPT_SORT_KEYS)
+
+    try:
+        i = 0
+        while i < len(index):
+            j = i + 1
+            while j < len(index) and index[j][0] == index[i][0]:
+                j += 1
+            # Rows sharing an id (exact re-posts before dedup) in canonical-bytes order.
+            for data in sorted(canonical(s, offset) for _, s, offset in index[i:j]):
+                digest.update(data + b"\n")
+            i = j
+    finally:
+        for handle in handles:
+            handle.close()
+    for item in drops:
+        digest.update("\t".join(item).encode() + b"\n")
+    return digest.hexdigest()
+
+
+def _ours(corpus: Path, workers: int, recipe_name: str) -> None:
     import time
+    from collections import Counter
 
     sys.path.insert(0, str(REPO))
     from curation.pipeline.recipe import load_recipe
+    from curation.pipeline.rundir import RunDir
     from curation.stages.chain import curate_run
 
-    recipe = load_recipe(None)
+    recipe = load_recipe(recipe_name).model_copy(update={"workers": workers})
+    run_dir = corpus / f"run-{recipe_name}"
+    _link_input(corpus / "run", run_dir)
     started = time.perf_counter()
-    results = curate_run(corpus / "run", recipe, upstream="ingest-bench", force=True, progress=False)
+    results = curate_run(run_dir, recipe, upstream="ingest-bench", force=True, progress=False)
     seconds = time.perf_counter() - started
-    print(json.dumps({"seconds": seconds, "stages": [r.manifest["stage"] for r in results],
+    stages = [r.manifest["stage"] for r in results]
+    reasons = Counter(f"{s}:{r.get('reason')}" for s in stages for r in RunDir(run_dir).iter_rejects(s))
+    print(json.dumps({"seconds": seconds, "stages": stages,
+                      "stage_seconds": {r.manifest["stage"]: r.manifest.get("timings", {}).get("seconds_this_attempt") for r in results},
                       "kept": results[-1].manifest["counts"]["kept"],
-                      "dropped": {r.manifest["stage"]: r.manifest["counts"]["dropped"] for r in results}}))
+                      "dropped": {r.manifest["stage"]: r.manifest["counts"]["dropped"] for r in results},
+                      "reasons": dict(sorted(reasons.items())),
+                      "outcome_sha256": outcome_hash(run_dir, stages)}))
+
+
+def _link_input(src: Path, dst: Path) -> None:
+    """A run dir of its own per recipe, sharing the corpus's ingest stage (symlinked)."""
+    import shutil
+
+    shutil.rmtree(dst, ignore_errors=True)
+    dst.mkdir(parents=True)
+    (dst / "ingest-bench").symlink_to((src / "ingest-bench").resolve())
+    shutil.copy(src / "run.json", dst / "run.json")
 
 
 def _dj(corpus: Path, workers: int) -> None:
@@ -116,11 +190,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="Corpus dir (default runs/bench-curation-<n>).")
     parser.add_argument("--no-dj", action="store_true")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--expect", type=Path, help="An earlier --json output: fail if the kept set differs.")
     parser.add_argument("worker", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         kind, corpus = args.worker
-        {"_ours": _ours, "_dj": _dj, "_ceiling": _ceiling}[kind](Path(corpus), args.workers)
+        if kind.startswith("_ours-"):
+            _ours(Path(corpus), args.workers, kind.removeprefix("_ours-"))
+        else:
+            {"_dj": _dj, "_ceiling": _ceiling}[kind](Path(corpus), args.workers)
         return
 
     sys.path.insert(0, str(REPO / "scripts"))
@@ -131,7 +209,9 @@ def main() -> None:
     out = args.out or REPO / "runs" / f"bench-curation-{n}"
     corpus = build(n, out)
     base = ["--workers", str(args.workers)]
-    tools = {"ceiling": [PY, __file__, *base, "_ceiling"], "cqia": [PY, __file__, *base, "_ours"]}
+    tools = {"ceiling": [PY, __file__, *base, "_ceiling"],
+             "cqia-matched": [PY, __file__, *base, "_ours-matched"],
+             "cqia-default": [PY, __file__, *base, "_ours-default"]}
     if not args.no_dj:
         tools["data-juicer"] = [str(ensure_data_juicer()), __file__, *base, "_dj"]
     runs: dict[str, list[dict]] = {t: [] for t in tools}
@@ -152,13 +232,27 @@ def main() -> None:
             "detail": {k: v for k, v in ms[-1].items() if k not in ("seconds", "wall_seconds", "peak_mem_mb")},
         }
     t = results["tools"]
-    results["cqia_share_of_ceiling"] = round(t["ceiling"]["seconds_median"] / t["cqia"]["seconds_median"], 3)
-    if "data-juicer" in t:
-        results["speedup_vs_data_juicer"] = round(t["data-juicer"]["seconds_median"] / t["cqia"]["seconds_median"], 2)
+    for chain in ("cqia-matched", "cqia-default"):
+        hashes = {m["outcome_sha256"] for m in runs[chain]}
+        if len(hashes) != 1:
+            raise SystemExit(f"{chain}: runs of the same code disagree on the outcome: {hashes}")
+        results[chain] = {"share_of_ceiling": round(t["ceiling"]["seconds_median"] / t[chain]["seconds_median"], 3),
+                          "outcome_sha256": hashes.pop()}
+        if "data-juicer" in t:
+            results[chain]["speedup_vs_data_juicer_matched"] = round(
+                t["data-juicer"]["seconds_median"] / t[chain]["seconds_median"], 2)
     text = json.dumps(results, ensure_ascii=False, indent=2)
     print(text)
     if args.json:
         args.json.write_text(text)
+    if args.expect:
+        expected = json.loads(args.expect.read_text())
+        for chain in ("cqia-matched", "cqia-default"):
+            before, now = expected.get(chain, {}).get("outcome_sha256"), results[chain]["outcome_sha256"]
+            status = "same" if before == now else "DIFFERENT"
+            print(f"{chain}: kept records + drop reasons {status} as {args.expect} ({now[:16]})", file=sys.stderr)
+            if before != now:
+                raise SystemExit(1)
 
 
 if __name__ == "__main__":

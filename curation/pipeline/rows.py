@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from schemas import CuratedRecord, InstructionRecord, Provenance, TaskType
 
 
@@ -23,3 +25,26 @@ def row_to_record(row: dict[str, Any]) -> CuratedRecord:
         stats=row.get("stats", {}),
         drop_reason=row.get("drop_reason"),
     )
+
+
+_ROW_KEYS = tuple(CuratedRecord.model_fields)
+_RECORD_KEYS = tuple(InstructionRecord.model_fields)
+_TASK_TYPE_KEYS = tuple(TaskType.model_fields)
+_PROVENANCE_KEYS = tuple(Provenance.model_fields)
+
+
+def row_json(row: dict[str, Any]) -> bytes:
+    """The bytes pydantic-core writes for `row_to_record(row)` (what the runner writes), straight
+    from the row with orjson when it already has the model's field layout, as every row read back
+    from a stage does: no model round trip in the hot loop. orjson and pydantic-core write the same
+    JSON for JSON values (shortest float repr, same escapes); other rows take the model path."""
+    rec, prov = row.get("record"), row.get("provenance")
+    if (tuple(row) == _ROW_KEYS and isinstance(rec, dict) and tuple(rec) == _RECORD_KEYS
+            and isinstance(prov, dict) and tuple(prov) == _PROVENANCE_KEYS
+            and isinstance(rec["task_type"], dict) and tuple(rec["task_type"]) == _TASK_TYPE_KEYS):
+        try:
+            return orjson.dumps(row)
+        except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits: pydantic-core writes it
+            pass
+    record = row_to_record(row)
+    return record.__pydantic_serializer__.to_json(record)

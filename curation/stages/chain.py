@@ -27,7 +27,7 @@ import orjson
 
 from curation.pipeline.executors import Executor, LocalExecutor
 from curation.pipeline.recipe import Recipe
-from curation.pipeline.rows import row_to_record
+from curation.pipeline.rows import row_json, row_to_record
 from curation.pipeline.rundir import RunDir
 from curation.pipeline.runner import (
     Dropped,
@@ -36,7 +36,6 @@ from curation.pipeline.runner import (
     Outcome,
     Stage,
     StageResult,
-    _record_json,
     iter_shard_lines,
     run_stage,
     stage_input,
@@ -87,12 +86,12 @@ def _tools(recipe_json: bytes, source: str) -> _Tools:
 
 def clean_row(row: dict[str, Any], tools: _Tools) -> tuple[str, str] | None:
     """Clean `row` in place and write its stats; (reason, detail) if nothing usable is left."""
-    from curation.stages.pii import detect_and_redact
+    from curation.stages.pii import detect_and_redact, may_hold_pii
 
     rec = row["record"]
     instruction, input_, output, report = tools.cleaner.clean(rec["instruction"], rec["input"], rec["output"])
     pii_counts: dict[str, int] = {}
-    if tools.pii.detect:
+    if tools.pii.detect and may_hold_pii(instruction, input_, output):
         fields = []
         for text in (instruction, input_, output):
             new, counts = detect_and_redact(text, tools.pii.types, tools.pii.placeholder, do_redact=tools.pii.redact)
@@ -123,7 +122,7 @@ def clean_line(line: bytes, recipe_json: bytes) -> Outcome:
     source = row["source"]
     verdict = clean_row(row, _tools(recipe_json, source))
     if verdict is None:
-        return KeptRaw(_record_json(row_to_record(row)), source)
+        return KeptRaw(row_json(row), source)
     reason, detail = verdict
     if reason == NOT_STRICT_AFTER_CLEAN:
         location = row.get("provenance", {}).get("location") or f"record {row['id']}"

@@ -13,44 +13,39 @@ from typing import Any
 from curation.pipeline.recipe import FilterConfig
 
 
-def _gt(value: Any, limit: float | None) -> bool:
-    return limit is not None and value is not None and value > limit
-
-
-def _lt(value: Any, limit: float | None) -> bool:
-    return limit is not None and value is not None and value < limit
-
-
 def failed_checks(stats: dict[str, Any], f: FilterConfig) -> list[tuple[str, str]]:
-    """All (reason, detail) pairs this record fails, in priority order; [] = keep."""
+    """All (reason, detail) pairs this record fails, in priority order; [] = keep.
+
+    Hot path (every record): a detail string is formatted only for a check that fails."""
     out: list[tuple[str, str]] = []
     s = stats.get
 
-    def check(cond: bool, reason: str, detail: str) -> None:
-        if cond:
-            out.append((reason, detail))
-
     def at_least(stat: str, limit: float | None, reason: str) -> None:
-        check(_lt(s(stat), limit), reason, f"{stat}={s(stat)} < {limit}")
+        if limit is not None and (value := s(stat)) is not None and value < limit:
+            out.append((reason, f"{stat}={value} < {limit}"))
 
     def at_most(stat: str, limit: float | None, reason: str) -> None:
-        check(_gt(s(stat), limit), reason, f"{stat}={s(stat)} > {limit}")
+        if limit is not None and (value := s(stat)) is not None and value > limit:
+            out.append((reason, f"{stat}={value} > {limit}"))
 
     at_least("len_instruction", f.min_instruction_chars, "instruction_too_short")
     at_least("len_output", f.min_output_chars, "output_too_short")
     at_most("len_output", f.max_output_chars, "output_too_long")
     at_least("words", f.min_words, "too_few_words")
-    pii = s("pii") or {}
-    bad_pii = [t for t in f.drop_pii if pii.get(t)]
-    check(bool(bad_pii), "pii", f"contains {', '.join(bad_pii)}")
-    check(f.drop_truncated and bool(s("truncated")), "truncated", f"truncated={s('truncated')}")
+    if f.drop_pii:
+        pii = s("pii") or {}
+        bad_pii = [t for t in f.drop_pii if pii.get(t)]
+        if bad_pii:
+            out.append(("pii", f"contains {', '.join(bad_pii)}"))
+    if f.drop_truncated and s("truncated"):
+        out.append(("truncated", f"truncated={s('truncated')}"))
     at_least("cjk_ratio", f.min_cjk_ratio, "low_cjk_ratio")
-    lang, score, cjk = s("lang"), s("lang_score") or 0.0, s("cjk_ratio") or 0.0
-    # Language labels are unreliable on short Chinese: only a confident wrong label on text that
-    # is not mostly Chinese characters drops a record.
-    check(f.allowed_langs is not None and lang is not None and lang not in f.allowed_langs
-          and score >= f.lang_min_score and cjk < f.lang_cjk_rescue,
-          "wrong_language", f"lang={lang} score={score} cjk_ratio={cjk} not in {f.allowed_langs}")
+    if f.allowed_langs is not None:
+        lang, score, cjk = s("lang"), s("lang_score") or 0.0, s("cjk_ratio") or 0.0
+        # Language labels are unreliable on short Chinese: only a confident wrong label on text
+        # that is not mostly Chinese characters drops a record.
+        if lang is not None and lang not in f.allowed_langs and score >= f.lang_min_score and cjk < f.lang_cjk_rescue:
+            out.append(("wrong_language", f"lang={lang} score={score} cjk_ratio={cjk} not in {f.allowed_langs}"))
     at_most("char_rep_ratio", f.max_char_rep_ratio, "char_repetition")
     at_most("word_rep_ratio", f.max_word_rep_ratio, "word_repetition")
     at_most("dup_line_frac", f.max_dup_line_frac, "duplicate_lines")

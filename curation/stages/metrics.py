@@ -62,10 +62,12 @@ def word_rep_ratio(words: list[str], n: int) -> float:
     total = len(words) - n + 1
     if total <= 0:
         return 0.0
-    grams = list(zip(*(words[i:] for i in range(n)), strict=False)) if n > 1 else words  # shorter tails end it
-    if len(set(grams)) == total:
+    def grams() -> Any:
+        return zip(*(words[i:] for i in range(n)), strict=False) if n > 1 else words  # shorter tails end it
+
+    if len(set(grams())) == total:  # the common case: no n-gram repeats (no list of n-grams built)
         return 0.0
-    return sum(c for c in Counter(grams).values() if c > 1) / total
+    return sum(c for c in Counter(grams()).values() if c > 1) / total
 
 
 def dup_line_frac(text: str) -> float:
@@ -98,15 +100,29 @@ class Metrics:
 
     def compute(self, instruction: str, input_: str, output: str, extra: dict[str, Any]) -> dict[str, Any]:
         c = self.config
+        dense_out = WHITESPACE_RE.sub("", output)
+        # Whitespace removal and ideograph counting work character by character, so the output's
+        # dense text is reused for the instruction + output ratio (same counts, one pass less).
+        dense_all = WHITESPACE_RE.sub("", instruction) + dense_out
+        ideographs = len(NON_IDEOGRAPH_RE.sub("", dense_all))
+        share_all = ideographs / len(dense_all) if dense_all else 0.0
         stats: dict[str, Any] = {
             "len_instruction": len(instruction),
             "len_input": len(input_),
             "len_output": len(output),
-            "cjk_ratio": round(cjk_ratio(instruction + output), 4),
+            "cjk_ratio": round(share_all, 4),
         }
         if self.langid is not None:
             probe = (instruction + "\n" + output)[: c.langid_chars]
-            share = script_zh_share(probe, c.langid_script_zh) if c.langid_script_zh is not None else None
+            if c.langid_script_zh is None:
+                share = None
+            elif len(instruction) + 1 + len(output) <= c.langid_chars:
+                # The probe is the whole text, whose dense form (the newline is whitespace) and
+                # ideograph share were just computed: script_zh_share(probe, ...) without redoing it.
+                share = share_all if dense_all and share_all >= c.langid_script_zh \
+                    and KANA_HANGUL_RE.search(dense_all) is None else None
+            else:
+                share = script_zh_share(probe, c.langid_script_zh)
             if share is not None:  # Chinese by script: the model adds nothing but errors (ja/ko/en)
                 lang, score, method = "zh", share, "script"
             else:
@@ -116,7 +132,7 @@ class Metrics:
             stats.update(self.word_stats(output))
         stats["char_rep_ratio"] = round(char_rep_ratio(output, c.char_rep_n), 4)
         stats["dup_line_frac"] = round(dup_line_frac(output), 4)
-        dense = WHITESPACE_RE.sub("", output)
+        dense = dense_out
         stats["special_ratio"] = round(len(SPECIAL_RE.findall(dense)) / len(dense), 4) if dense else 0.0
         stats["punct_ratio"] = round(len(PUNCT_RE.findall(dense)) / len(dense), 4) if dense else 0.0
         votes, norm = votes_norm(extra, c.votes_keys, c.votes_cap)

@@ -12,29 +12,50 @@ scores Jaccard ~0. `fold_script` maps such text to simplified mainland phrasing 
 from __future__ import annotations
 
 import functools
+import re
 import sys
 import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from schemas.nfkc import ASTRAL, nfkc
+
 DEFAULT_FIELDS: tuple[str, ...] = ("instruction", "input", "output")
 
 
 @functools.cache
-def _strip_table() -> dict[int, None]:
-    """Codepoints to delete: punctuation (P*), separators (Z*), controls and format chars (Cc, Cf)."""
-    drop: dict[int, None] = {}
+def _strip_res() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Codepoints to delete: punctuation (P*), separators (Z*), controls and format chars (Cc, Cf),
+    as character classes for the BMP and for astral planes apart (a BMP-only class is a fast
+    table lookup in `re`; `str.translate` with a dict pays a failed lookup per kept character)."""
+    bmp: list[list[int]] = []
+    astral: list[list[int]] = []
     for cp in range(sys.maxunicode + 1):
         cat = unicodedata.category(chr(cp))
         if cat[0] in "PZ" or cat in ("Cc", "Cf"):
-            drop[cp] = None
-    return drop
+            ranges = bmp if cp <= 0xFFFF else astral
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1][1] = cp
+            else:
+                ranges.append([cp, cp])
+
+    def char_class(ranges: list[list[int]]) -> re.Pattern[str]:
+        return re.compile("[" + "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
+                                        for a, b in ranges) + "]+")
+
+    return char_class(bmp), char_class(astral)
+
+
+def _strip(text: str) -> str:
+    bmp, astral = _strip_res()
+    text = bmp.sub("", text)
+    return astral.sub("", text) if ASTRAL.search(text) is not None else text
 
 
 def normalize_text(text: str, *, fold: bool = False) -> str:
     """NFKC, lowercase, then drop punctuation/whitespace/format characters; `fold` also folds
     traditional script and Taiwan phrasing to simplified (see `fold_script`)."""
-    norm = unicodedata.normalize("NFKC", text).lower().translate(_strip_table())
+    norm = _strip(nfkc(text).lower())
     return fold_script(norm) if fold else norm
 
 

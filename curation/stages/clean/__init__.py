@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any
 
 from curation.pipeline.recipe import CleanConfig
-from curation.stages.clean.code import mask, unmask
+from curation.stages.clean.code import PLACEHOLDER, mask, unmask
 from curation.stages.clean.hygiene import (
     dedup_sentences,
     strip_boilerplate,
@@ -27,6 +27,10 @@ from curation.stages.clean.hygiene import (
 )
 from curation.stages.clean.markup import strip_html, strip_markdown
 from curation.stages.clean.unicode import (
+    ANY_INVISIBLE,
+    CONTROL,
+    FULLWIDTH_ALNUM,
+    MOJIBAKE_HINT,
     fix_controls,
     fix_mojibake,
     fullwidth_alnum_to_ascii,
@@ -37,6 +41,28 @@ from curation.stages.clean.whitespace import normalize_whitespace, strip_pdf_spa
 __all__ = ["FIELDS", "CleanConfig", "Cleaner"]
 
 FIELDS = ("instruction", "input", "output")
+_NOTHING_ABSENT: frozenset[str] = frozenset()
+
+
+def absent_triggers(text: str) -> frozenset[str]:
+    """Rules that cannot edit `text` because what they look for does not occur in it: mojibake
+    (no lead/continuation glyph pair), control (no control character, CR, U+2028/9 or `$` for the
+    LaTeX repair), invisible, code (no backtick or placeholder: masking is a no-op), fullwidth.
+    Checked once over a record's fields joined by newlines (no trigger spans or contains a
+    newline), instead of once per field and rule."""
+    absent = []
+    if MOJIBAKE_HINT.search(text) is None:
+        absent.append("mojibake")
+    if "$" not in text and "\r" not in text and "\u2028" not in text and "\u2029" not in text \
+            and CONTROL.search(text) is None:
+        absent.append("control")
+    if ANY_INVISIBLE.search(text) is None:
+        absent.append("invisible")
+    if "`" not in text and PLACEHOLDER.search(text) is None:
+        absent.append("code")
+    if FULLWIDTH_ALNUM.search(text) is None:
+        absent.append("fullwidth")
+    return frozenset(absent)
 
 
 @cache
@@ -69,33 +95,42 @@ class Cleaner:
             steps.append(("opencc", _opencc(c.opencc).convert))
         self._prose_steps = steps
 
-    def field(self, name: str, text: str) -> tuple[str, list[str]]:
-        """Clean one field's value; returns (clean text, names of the rules that edited it)."""
+    def field(self, name: str, text: str, absent: frozenset[str] = _NOTHING_ABSENT) -> tuple[str, list[str]]:
+        """Clean one field's value; returns (clean text, names of the rules that edited it).
+
+        `absent`: rules `absent_triggers` found nothing for in this text (skipped). Mojibake
+        repair and HTML entity decoding can produce any character, so once either edits the
+        text, every later rule runs."""
         if not text:
             return text, []
         c = self.config
         rules: list[str] = []
-        if c.mojibake:
+        if c.mojibake and "mojibake" not in absent:
             new = fix_mojibake(text)
             if new != text:
                 rules.append("mojibake")
                 text = new
-        if c.control_chars:
+                absent = _NOTHING_ABSENT
+        if c.control_chars and "control" not in absent:
             new = fix_controls(text)
             if new != text:
                 rules.append("control")
                 text = new
-        if c.zero_width:
+        if c.zero_width and "invisible" not in absent:
             new = remove_invisible(text)
             if new != text:
                 rules.append("invisible")
                 text = new
-        masked, spans = mask(text)
+        masked, spans = (text, {}) if "code" in absent else mask(text)
         for rule, step in self._prose_steps:
+            if rule in absent:
+                continue
             new = step(masked)
             if new != masked:
                 rules.append(rule)
                 masked = new
+                if rule == "html":
+                    absent = _NOTHING_ABSENT
         if name == "output" and c.boilerplate:
             masked, removed = strip_boilerplate(masked, self._extra)
             if removed:
@@ -120,8 +155,9 @@ class Cleaner:
         report: dict[str, Any] = {}
         cleaned = []
         fired: set[str] = set()
+        absent = absent_triggers("\n".join((instruction, input_, output)))
         for name, value in zip(FIELDS, (instruction, input_, output), strict=True):
-            new, rules = self.field(name, value)
+            new, rules = self.field(name, value, absent)
             if rules:
                 report.setdefault("changed", []).append(name)
                 fired.update(rules)

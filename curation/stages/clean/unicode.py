@@ -17,7 +17,7 @@ from curation.stages.clean.code import CODE, outside_code
 # UTF-8 read as cp1252/latin-1 always shows a lead-byte glyph (Â..ô) followed by a
 # continuation-byte glyph (U+0080..U+00BF, or the cp1252 glyph of 0x80..0x9F). Text without such
 # a pair is not mojibake and costs one regex search.
-_MOJIBAKE_HINT = re.compile(
+MOJIBAKE_HINT = re.compile(
     "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u2122]"
 )
 
@@ -46,7 +46,7 @@ def fix_mojibake(text: str) -> str:
     Code spans keep their bytes (an answer about encodings may quote mojibake on purpose),
     unless the whole field, code included, is one mis-decoded UTF-8 text.
     """
-    if _MOJIBAKE_HINT.search(text) is None:
+    if MOJIBAKE_HINT.search(text) is None:
         return text
     fix_encoding, config = _ftfy()
     if CODE.search(text) is None:
@@ -54,7 +54,7 @@ def fix_mojibake(text: str) -> str:
     whole = _reverse_whole(text)
     if whole is not None:
         return whole
-    return outside_code(text, lambda s: _plausible(s, fix_encoding(s, config)) if _MOJIBAKE_HINT.search(s) else s)
+    return outside_code(text, lambda s: _plausible(s, fix_encoding(s, config)) if MOJIBAKE_HINT.search(s) else s)
 
 
 # Two Latin-1 characters that happen to form one valid 2-byte UTF-8 sequence decode to a single
@@ -95,7 +95,7 @@ def _reverse_whole(text: str) -> str | None:
 _NEWLINES = re.compile("\r\n?|[\u2028\u2029]")
 # C0 except \t and \n (VT and FF included: deleted, never a newline), DEL, and C1 controls left
 # over after mojibake repair (no text uses them; the strict record rules forbid them).
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 # LaTeX written into JSON without escaping its backslashes: the JSON parser turned `\frac`,
 # `\beta`, `\right`, `\times`, `\nabla` into form feed + "rac", backspace + "eta", CR + "ight",
@@ -141,9 +141,9 @@ def fix_controls(text: str) -> str:
     text = restore_latex_escapes(text)
     if "\r" in text or "\u2028" in text or "\u2029" in text:
         text = _NEWLINES.sub("\n", text)
-    if _CONTROL.search(text) is None:
+    if CONTROL.search(text) is None:
         return text
-    return _CONTROL.sub("", text)
+    return CONTROL.sub("", text)
 
 
 # ---- rule 3: invisible format characters -------------------------------------------------------
@@ -152,24 +152,24 @@ INVISIBLE = "\u200b-\u200f\u2060\ufeff"
 # glyph, 👩🍳 two), not a stray format character.
 _EMOJI = "\U0001f000-\U0001faff\u2190-\u21ff\u2300-\u23ff\u2600-\u27bf\u2b00-\u2bff\u3030\u303d\u3297\u3299"
 _INVISIBLE = re.compile(f"[\u200b\u200c\u200e\u200f\u2060\ufeff]|(?<![{_EMOJI}\ufe0f])\u200d|\u200d(?![{_EMOJI}])")
-_ANY_INVISIBLE = re.compile(f"[{INVISIBLE}]")
+ANY_INVISIBLE = re.compile(f"[{INVISIBLE}]")
 
 
 def remove_invisible(text: str) -> str:
     """U+200B-U+200F, U+2060 and U+FEFF, everywhere (inside words, code, a leading BOM)."""
-    if _ANY_INVISIBLE.search(text) is None:
+    if ANY_INVISIBLE.search(text) is None:
         return text
     return _INVISIBLE.sub("", text)
 
 
 # ---- rule 5: full-width letters and digits -----------------------------------------------------
-_FULLWIDTH_ALNUM = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
+FULLWIDTH_ALNUM = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
 _FULLWIDTH_TABLE = {cp: cp - 0xFEE0 for r in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
                     for cp in range(r[0], r[1] + 1)}
 
 
 def fullwidth_alnum_to_ascii(text: str) -> str:
     """Ａ１ｂ -> A1b; ！，。（）％ and the ideographic space are left alone."""
-    if _FULLWIDTH_ALNUM.search(text) is None:
+    if FULLWIDTH_ALNUM.search(text) is None:
         return text
     return text.translate(_FULLWIDTH_TABLE)

@@ -12,7 +12,9 @@ from curation.stages.pii.detect import (
     find_pii,
     id_card_valid,
     luhn_valid,
+    may_hold_pii,
     redact,
 )
 
-__all__ = ["CHECKSUM_TYPES", "PiiMatch", "detect_and_redact", "find_pii", "id_card_valid", "luhn_valid", "redact"]
+__all__ = ["CHECKSUM_TYPES", "PiiMatch", "detect_and_redact", "find_pii", "id_card_valid", "luhn_valid", "may_hold_pii",
+           "redact"]

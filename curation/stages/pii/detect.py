@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from curation.stages.pii import checks, context
 from curation.stages.pii.checks import id_card_valid, luhn_valid
 
-__all__ = ["CHECKSUM_TYPES", "PiiMatch", "detect_and_redact", "find_pii", "id_card_valid", "luhn_valid", "redact"]
+__all__ = ["CHECKSUM_TYPES", "PiiMatch", "detect_and_redact", "find_pii", "id_card_valid", "luhn_valid", "may_hold_pii",
+           "redact"]
 
 CHECKSUM_TYPES = ("id_card", "bank_card")
 
@@ -53,6 +54,13 @@ def _may_hold_pii(text: str) -> bool:
     return ("@" in text or "＠" in text or _NUMERIC_TRIGGER.search(text) is not None
             or ("信" in text and _XIN_TRIGGER.search(text) is not None) or _VX_TRIGGER.search(text) is not None
             or "chat" in text or "Chat" in text or "eixin" in text or "eiXin" in text)
+
+
+def may_hold_pii(*texts: str) -> bool:
+    """False when none of `texts` can hold PII of any type (the first pass of `find_pii`), checked
+    over all of them at once: no trigger contains a newline, so joining them with one finds exactly
+    the triggers each text has. Lets a record with no candidate skip detection field by field."""
+    return _may_hold_pii("\n".join(texts))
 
 
 _MOBILE = re.compile(r"(?<![0-9+])(?P<pre>(?:\+86|0086)[ -]?|86[ -])?"

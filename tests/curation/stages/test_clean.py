@@ -410,3 +410,24 @@ def test_no_invented_text() -> None:
     text = "<p>你&nbsp;好</p>" * 3
     assert set(out(text)) <= set(text) | {" ", "\n"}
     assert not re.search("[\U000f0000-\U000ffffd]", out("`a` `b` `a`"))
+
+
+def test_record_level_trigger_checks_change_nothing() -> None:
+    """Cleaner.clean skips rules whose trigger occurs nowhere in the record (absent_triggers);
+    the result must equal cleaning each field with every rule, for records mixing the labelled
+    set's dirty and trap lines in all three fields (one field's defect must not leak into, or
+    hide from, another)."""
+    import random
+
+    cases = [json.loads(line) for line in
+             (Path(__file__).parents[2] / "fixtures" / "cleaning_eval" / "cases.jsonl").read_text("utf-8").splitlines()]
+    lines = [c["dirty"] for c in cases] + ["", "纯中文没有任何问题。", "$x$", "a\rb", "`code`", "Ａ１"]
+    rng = random.Random(5)
+    for config in (CleanConfig(), CleanConfig(cjk_spaces=False, dedup_sentences=False, boilerplate=False,
+                                               dangling_options=False, markdown=True)):
+        cleaner = Cleaner(config)
+        for _ in range(3000):
+            fields = [rng.choice(lines) for _ in range(3)]
+            *cleaned, _report = cleaner.clean(*fields)
+            assert cleaned == [cleaner.field(name, value)[0] for name, value in
+                               zip(("instruction", "input", "output"), fields, strict=True)], fields
