@@ -184,16 +184,8 @@ class CuratedRecord(BaseModel):
     def release_row(self) -> dict[str, Any]:
         """The nine COIG-CQIA fields, with id/source/provenance folded into `metadata` JSON."""
         row = self.record.model_dump()
-        row["metadata"] = json.dumps(
-            {
-                "cqia_id": self.id,
-                "source": self.source,
-                "source_metadata": self.record.metadata,
-                "provenance": self.provenance.model_dump(exclude_none=True, exclude_defaults=True),
-            },
-            ensure_ascii=False,
-            sort_keys=True,
-        )
+        row["metadata"] = release_metadata(self.id, self.source, self.record.metadata,
+                                           self.provenance.model_dump(exclude_none=True, exclude_defaults=True))
         return row
 
     @classmethod
@@ -207,6 +199,16 @@ class CuratedRecord(BaseModel):
             record=record,
             provenance=Provenance.model_validate(meta.get("provenance", {})),
         )
+
+
+_RELEASE_METADATA = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # = json.dumps(..., same options)
+
+
+def release_metadata(record_id: str, source: str, source_metadata: str, provenance: dict[str, Any]) -> str:
+    """A released row's `metadata`: id, source, the record's own metadata and its provenance (as
+    `Provenance.model_dump(exclude_none=True, exclude_defaults=True)` gives it), as sorted JSON."""
+    return _RELEASE_METADATA.encode(
+        {"cqia_id": record_id, "source": source, "source_metadata": source_metadata, "provenance": provenance})
 
 
 def normalize_for_id(text: str) -> str:

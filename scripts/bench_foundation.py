@@ -6,11 +6,17 @@ and samples their RSS. The ceiling is plain orjson read + parse + write of the s
 
     python scripts/bench_foundation.py            # 100k and 1M records, median of 3 (1M: 1 run)
     python scripts/bench_foundation.py --quick    # 20k records, 1 run
+    python scripts/bench_foundation.py --quick --work /tmp/fb --expect BEFORE.json  # outputs unchanged?
+
+Each step's output is hashed (stage shards in order; every release file but the run-specific
+`cqia_pipeline.yaml`): with the same `--work` folder (the corpus path and a fixed mtime end up in
+the records' provenance), `--expect` fails the run when a hash differs from an earlier `--json`.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -40,6 +46,21 @@ def make_corpus(path: Path, n: int) -> int:
             chars += len(row["instruction"]) + len(row["input"]) + len(row["output"])
             out.write(orjson.dumps(row) + b"\n")
     return chars
+
+
+FIXED_MTIME = 1_700_000_000  # the corpus's mtime is every record's fetched_at: fixed, so hashes compare
+
+
+def tree_hash(root: Path, skip: tuple[str, ...] = ()) -> str:
+    """sha256 over the relative paths and bytes of the files under `root` (sorted; progress
+    markers and manifests, which hold times, left out)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = path.relative_to(root).as_posix()
+        if rel.startswith("_progress/") or path.name == "_MANIFEST.json" or path.name in skip:
+            continue
+        digest.update(rel.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def measure(cmd: list[str]) -> tuple[float, int]:
@@ -73,6 +94,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--sizes", type=int, nargs="*")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--work", type=Path, help="Work folder (default: a temporary one); keep it the "
+                        "same for runs whose output hashes are compared")
+    parser.add_argument("--json", type=Path, help="Write the results (hashes included) here")
+    parser.add_argument("--expect", type=Path, help="Results of an earlier run: fail if an output hash differs")
     args = parser.parse_args()
     sizes = args.sizes or ([20_000] if args.quick else [100_000, 1_000_000])
     repeats = 1 if args.quick else args.repeats
@@ -81,11 +106,14 @@ def main() -> None:
     for col in ("records", "M chars", "step", "seconds", "records/s", "peak RSS MB", "vs ceiling"):
         table.add_column(col)
     results = []
+    hashes: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="cqia-bench-") as tmp:
-        work = Path(tmp)
+        work = args.work or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
         for n in sizes:
             corpus = work / f"corpus-{n}.jsonl"
             chars = make_corpus(corpus, n)
+            os.utime(corpus, (FIXED_MTIME, FIXED_MTIME))
             reps = repeats if n <= 200_000 else 1
             ceil = statistics.median(ceiling(corpus, work / "ceiling.jsonl") for _ in range(reps))
             rows: dict[str, list[tuple[float, int]]] = {"ingest": [], "validate": [], "release build": []}
@@ -97,17 +125,28 @@ def main() -> None:
                                                "--source", "bench", "--run", str(run)]))
                 rows["validate"].append(measure([*cqia, "run", "validate", str(run)]))
                 rows["release build"].append(measure([*cqia, "release", "build", str(run), "--out", str(out)]))
+            hashes[f"{n} ingest"] = tree_hash(run / "ingest-bench")
+            hashes[f"{n} validate"] = tree_hash(run / "validate")
+            hashes[f"{n} release build"] = tree_hash(out, skip=("cqia_pipeline.yaml",))
             for step, values in rows.items():
                 secs = statistics.median(v[0] for v in values)
                 rss = statistics.median(v[1] for v in values)
                 results.append({"records": n, "step": step, "seconds": secs, "peak_rss_mb": rss / 2**20,
-                                "ceiling_seconds": ceil})
+                                "ceiling_seconds": ceil, "output_sha256": hashes[f"{n} {step}"]})
                 table.add_row(f"{n:,}", f"{chars / 1e6:.1f}", step, f"{secs:.1f}", f"{n / secs:,.0f}",
                               f"{rss / 2**20:.0f}", f"{ceil / secs:.0%}")
             table.add_row(f"{n:,}", f"{chars / 1e6:.1f}", "ceiling (orjson read+write)", f"{ceil:.1f}",
                           f"{n / ceil:,.0f}", "-", "100%")
     Console().print(table)
     print(json.dumps(results))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    if args.expect:
+        before = {f"{r['records']} {r['step']}": r.get("output_sha256") for r in json.loads(args.expect.read_text())}
+        differ = [key for key, value in hashes.items() if key in before and before[key] != value]
+        if differ:
+            sys.exit(f"output differs from {args.expect}: {', '.join(differ)}")
+        print(f"outputs identical to {args.expect}: {', '.join(k for k in hashes if k in before)}")
 
 
 if __name__ == "__main__":

@@ -3,8 +3,10 @@
 `datasets` (5.x, `arrow_writer.ParquetWriter`) writes with content-defined chunking (data pages cut
 where the content says, not every N bytes, so an edited row changes only the pages around it and
 Xet deduplicates the rest), a page index, dictionary encoding, Snappy, and row groups of at most
-`config.MAX_ROW_GROUP_SIZE` (100 MB) uncompressed. The same settings are read from the installed
-`datasets` here rather than copied, and CDC is used only when the installed pyarrow has it. The
+`config.MAX_ROW_GROUP_SIZE` (100 MB) uncompressed. The same settings are written here (importing
+`datasets` for two constants cost a release build seconds of start-up);
+tests/curation/release/test_parquet.py fails when the installed `datasets` changes them. CDC is used
+only when the installed pyarrow has it. The
 build defaults to zstd rather than Snappy: pages are compressed one by one either way, so chunk
 dedup is the same, and the files are smaller (docs/benchmarks.md).
 """
@@ -17,6 +19,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+# datasets.config.DEFAULT_CDC_OPTIONS and MAX_ROW_GROUP_SIZE ("100MB") as of datasets 4.x-5.x
+HUB_CDC_OPTIONS: dict[str, int] = {"min_chunk_size": 256 * 1024, "max_chunk_size": 1024 * 1024, "norm_level": 0}
+HUB_ROW_GROUP_BYTES = 100_000_000
+
 
 @cache
 def cdc_options() -> dict[str, int] | None:
@@ -25,19 +31,12 @@ def cdc_options() -> dict[str, int] | None:
 
     if "use_content_defined_chunking" not in inspect.signature(pq.ParquetWriter.__init__).parameters:
         return None  # pyarrow < 21
-    from datasets import config
-
-    return dict(getattr(config, "DEFAULT_CDC_OPTIONS", None) or
-                {"min_chunk_size": 256 * 1024, "max_chunk_size": 1024 * 1024, "norm_level": 0})
+    return dict(HUB_CDC_OPTIONS)
 
 
-@cache
 def max_row_group_bytes() -> int:
     """Uncompressed bytes per row group `datasets` aims for (100 MB)."""
-    from datasets import config
-    from datasets.utils.py_utils import convert_file_size_to_int
-
-    return int(convert_file_size_to_int(config.MAX_ROW_GROUP_SIZE))
+    return HUB_ROW_GROUP_BYTES
 
 
 def writer_options(compression: str = "zstd", cdc: bool = True) -> dict[str, Any]:

@@ -34,3 +34,11 @@ def test_cli_schema_export_writes_both_kinds(tmp_path) -> None:
         check=True, capture_output=True, text=True,
     ).stdout
     assert json.loads(features)["domain"]["feature"]["dtype"] == "string"
+
+
+def test_release_arrow_schema_is_what_datasets_derives_metadata_included() -> None:
+    from schemas.features import release_arrow_schema, release_features
+
+    ours, theirs = release_arrow_schema(), release_features().arrow_schema
+    assert ours.equals(theirs, check_metadata=True)
+    assert ours.metadata == theirs.metadata  # the `huggingface` features JSON, byte for byte

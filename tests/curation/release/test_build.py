@@ -136,3 +136,75 @@ def test_killed_build_leftovers_are_removed_by_the_next_build(big_run: Path, tmp
     assert not left[0].exists() and other.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".release.")] == [other.name]
     assert (out / "demo").is_dir() and not list(out.rglob("*.partial"))
+
+
+def _model_release_row(line: bytes, secrets: list[str]) -> tuple[str, dict, dict]:
+    """The release row the model path gives (validate, scrub, `release_row`): the reference."""
+    from schemas import CuratedRecord
+    from schemas.redact import redact_obj, redact_text
+
+    record = CuratedRecord.model_validate_json(line)
+    if record.provenance.extra:
+        record.provenance.extra = redact_obj(record.provenance.extra, secrets, use_env=False)
+    record.record.metadata = redact_text(record.record.metadata, secrets, use_env=False)
+    return record.source, record.release_row(), record.provenance.model_dump()
+
+
+def test_rows_built_from_json_equal_the_model_path_scrubbing_included() -> None:
+    """The build makes release rows from the parsed line; they must be the model's rows, with the
+    same credentials scrubbed from metadata and provenance (values checked by hand below)."""
+    import orjson
+
+    from curation.release.build import _fast_release_row
+    from schemas import CuratedRecord
+
+    secret = "hf_abcdefghijklmnop"
+    task = {"major": ["问答"], "minor": ["百科"]}
+    records = [
+        {"id": "a1", "source": "s", "record": {"instruction": "问", "output": "答", "task_type": task,
+                                               "domain": ["通用"], "answer_from": "human", "human_verified": True}},
+        {"id": "a2", "source": "s-2", "record": {
+            "instruction": "问\t题", "input": "上下文\n第二行", "output": "答 \"引号\" \\ 😀", "task_type": task,
+            "domain": ["医疗", "法律"], "metadata": f"Authorization: Bearer {secret} 来源", "answer_from": "llm",
+            "human_verified": False, "copyright": "作者"},
+         "provenance": {"source_id": "7", "url": "https://u:p@x.org/a?token=abc&b=1", "license": "MIT",
+                        "location": "f.jsonl:3", "raw_sha256": "00", "fetched_at": "2024-01-01T00:00:00Z",
+                        "extra": {"votes": 3, "score": 0.1, "review_status": "accepted", "api_key": "k" * 10,
+                                  "note": f"see {secret}", "nested": [{"password": "pw123456"}, 1.5e300, None]}},
+         "stats": {"chars": 3}},
+        {"id": "a3", "source": "s", "record": {"instruction": "问", "output": "答", "task_type": task,
+                                               "domain": ["通用"], "answer_from": "human", "human_verified": False},
+         "provenance": {"url": "", "extra": {}}, "drop_reason": None},
+    ]
+    for data in records:
+        line = CuratedRecord.model_validate(data).model_dump_json().encode()
+        fast = _fast_release_row(orjson.loads(line), [secret])
+        assert fast is not None
+        source, row, prov = _model_release_row(line, [secret])
+        assert (fast[0], fast[1]) == (source, row)
+        assert json.dumps(fast[1], ensure_ascii=False) == json.dumps(row, ensure_ascii=False)  # key order too
+        assert fast[2]["extra"] == prov["extra"]
+    meta = json.loads(_fast_release_row(orjson.loads(CuratedRecord.model_validate(records[1]).model_dump_json()),
+                                        [secret])[1]["metadata"])
+    assert secret not in json.dumps(meta) and "abc" not in meta["provenance"]["url"]
+    assert meta["provenance"]["url"] == "https://x.org/a?token=REDACTED&b=1"
+    assert meta["provenance"]["extra"]["api_key"] == "REDACTED"
+    assert meta["provenance"]["extra"]["nested"][0]["password"] == "REDACTED"
+    assert meta["source_metadata"] == "Authorization: REDACTED"  # the header value runs to the line end
+
+
+def test_rows_breaking_the_strict_text_rule_take_the_model_path() -> None:
+    """A control character in the text (legal before the clean stage) or another layout is left to
+    the model, which rejects it with its reason."""
+    import orjson
+
+    from curation.release.build import _fast_release_row
+    from schemas import RAW_TEXT, CuratedRecord
+
+    data = {"id": "a", "source": "s", "record": {"instruction": "问\x0c", "output": "答", "domain": ["通用"],
+                                                 "task_type": {"major": ["x"], "minor": ["y"]},
+                                                 "answer_from": "human", "human_verified": False}}
+    line = CuratedRecord.model_validate(data, context=RAW_TEXT).model_dump_json().encode()
+    assert _fast_release_row(orjson.loads(line), []) is None
+    assert _fast_release_row({"id": "a"}, []) is None
+    assert _fast_release_row([1], []) is None
