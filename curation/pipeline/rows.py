@@ -33,15 +33,22 @@ _TASK_TYPE_KEYS = tuple(TaskType.model_fields)
 _PROVENANCE_KEYS = tuple(Provenance.model_fields)
 
 
+def has_record_layout(row: Any) -> bool:
+    """True when `row` has every field of the models, in their order (as the runner writes them)."""
+    if type(row) is not dict or tuple(row) != _ROW_KEYS:
+        return False
+    rec, prov = row["record"], row["provenance"]
+    return (isinstance(rec, dict) and tuple(rec) == _RECORD_KEYS and isinstance(prov, dict)
+            and tuple(prov) == _PROVENANCE_KEYS and isinstance(rec["task_type"], dict)
+            and tuple(rec["task_type"]) == _TASK_TYPE_KEYS)
+
+
 def row_json(row: dict[str, Any]) -> bytes:
     """The bytes pydantic-core writes for `row_to_record(row)` (what the runner writes), straight
     from the row with orjson when it already has the model's field layout, as every row read back
     from a stage does: no model round trip in the hot loop. orjson and pydantic-core write the same
     JSON for JSON values (shortest float repr, same escapes); other rows take the model path."""
-    rec, prov = row.get("record"), row.get("provenance")
-    if (tuple(row) == _ROW_KEYS and isinstance(rec, dict) and tuple(rec) == _RECORD_KEYS
-            and isinstance(prov, dict) and tuple(prov) == _PROVENANCE_KEYS
-            and isinstance(rec["task_type"], dict) and tuple(rec["task_type"]) == _TASK_TYPE_KEYS):
+    if has_record_layout(row):
         try:
             return orjson.dumps(row)
         except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits: pydantic-core writes it

@@ -14,8 +14,18 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from curation.pipeline.rows import has_record_layout, row_json
 from curation.pipeline.rundir import RunDir
-from curation.pipeline.runner import Dropped, Kept, LineTask, Outcome, Stage, stage_input, upstream_shards
+from curation.pipeline.runner import (
+    Dropped,
+    Kept,
+    KeptRaw,
+    LineTask,
+    Outcome,
+    Stage,
+    stage_input,
+    upstream_shards,
+)
 from schemas import RAW_TEXT, CuratedRecord, InvalidItem, truncate_raw
 
 # Who may vouch for human_verified=true: a person in our annotation loop, or the upstream
@@ -50,7 +60,21 @@ def validate_row(location: str, row: Any, raw: bytes | None = None) -> Outcome:
             "unjustified_human_verified",
             "human_verified is true but provenance.extra.verified_by names no verifier",
         )
+    if _unchanged(row, record):
+        return KeptRaw(row_json(row), record.source)  # the record's own bytes, without a model round trip
     return Kept(record)
+
+
+def _unchanged(row: Any, record: CuratedRecord) -> bool:
+    """True when validation took `row` as it is: every field present in the model's order (no
+    default filled in), the one lax-coercible field (`human_verified`) already a boolean, and the
+    URL/location not scrubbed. The other validators only check; JSON strings, lists and objects
+    stay as they are. Then `row_json(row)` is the bytes the model would write (rows.py)."""
+    if not has_record_layout(row):
+        return False
+    prov = row["provenance"]
+    return (type(row["record"]["human_verified"]) is bool and prov["url"] == record.provenance.url
+            and prov["location"] == record.provenance.location)
 
 
 def validate_line(line: bytes, location: str) -> Outcome:

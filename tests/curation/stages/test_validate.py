@@ -81,3 +81,43 @@ def test_validate_checks_structure_and_keeps_raw_text(tmp_path: Path) -> None:
     assert result.manifest["counts"]["kept"] == 1 and result.manifest["counts"]["invalid"] == {"schema": 1}
     [kept] = [row for _, row in run.iter_rows("validate")]
     assert kept["record"]["instruction"] == "问题\r\n换行\x0b" and kept["record"]["output"] == "回答\x00"
+
+
+def test_kept_lines_are_the_model_bytes_whether_or_not_validation_changed_the_row() -> None:
+    """A row taken as it is is written from the row (KeptRaw); one validation changed (a default
+    filled in, a URL scrubbed, a "true" made a bool) is written from the model: the bytes are the
+    model's either way."""
+    import orjson
+
+    from curation.pipeline.runner import Kept, KeptRaw
+    from curation.stages.validate import validate_row
+    from schemas import RAW_TEXT, CuratedRecord
+
+    def row(**changes):
+        base = {"id": "a", "source": "s", "record": {
+            "instruction": "问\x0c", "input": "", "output": "答 1.5e300", "task_type": {"major": ["x"], "minor": ["y"]},
+            "domain": ["通用"], "metadata": "m", "answer_from": "human", "human_verified": False, "copyright": "c"},
+            "provenance": {"source_id": None, "url": "https://x.org/", "fetched_at": None, "raw_sha256": None,
+                           "license": None, "author": None, "location": "f:1", "extra": {"n": 1.5, "b": [True]}},
+            "stats": {"chars": 3, "ratio": 0.1}, "drop_reason": None}
+        for path, value in changes.items():
+            *parents, last = path.split(".")
+            target = base
+            for name in parents:
+                target = target[name]
+            if value is ...:
+                del target[last]
+            else:
+                target[last] = value
+        return base
+
+    cases = [(row(), KeptRaw), (row(**{"record.input": ...}), Kept),
+             (row(**{"provenance.url": "https://u:p@x.org/?token=abc"}), Kept),
+             (row(**{"record.human_verified": "false"}), Kept)]
+    for data, kind in cases:
+        outcome = validate_row("f:1", orjson.loads(orjson.dumps(data)))
+        assert type(outcome) is kind
+        model = CuratedRecord.model_validate(data, context=RAW_TEXT)
+        expected = model.__pydantic_serializer__.to_json(model)
+        assert (outcome.data if kind is KeptRaw else expected) == expected
+    assert b"abc" not in CuratedRecord.model_validate(cases[2][0], context=RAW_TEXT).model_dump_json().encode()
