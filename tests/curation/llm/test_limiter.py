@@ -5,8 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from curation.llm.limiter import Limiter
+
+
+def run(coro: Coroutine[Any, Any, Any]) -> Any:
+    """asyncio.run in a thread of its own, as the client runs its loop: the session's Playwright
+    browser (sync API) leaves an event loop running in the main thread for the rest of the suite."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def test_rate_and_cap_hold_for_many_callers() -> None:
@@ -29,14 +39,14 @@ def test_rate_and_cap_hold_for_many_callers() -> None:
         await asyncio.gather(*(call() for _ in range(24)))
 
     began = time.monotonic()
-    asyncio.run(main())
+    run(main())
     starts.sort()
     assert most == 3  # reached, never passed
     gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
     assert min(gaps) >= 1 / 40 - 0.005
     # 24 requests of 0.1 s, 3 at a time: at least 8 rounds
     assert time.monotonic() - began >= 0.75
-    assert asyncio.run(limiter.stats())["granted"] == 24
+    assert run(limiter.stats())["granted"] == 24
 
 
 def test_a_lease_whose_holder_vanished_expires() -> None:
@@ -52,7 +62,7 @@ def test_a_lease_whose_holder_vanished_expires() -> None:
         assert not await limiter.renew(lease, 5.0)
         return waited
 
-    waited = asyncio.run(main())
+    waited = run(main())
     assert 0.2 <= waited < 2.0
     assert limiter.expired == 1
 
@@ -71,4 +81,4 @@ def test_a_renewed_lease_is_kept() -> None:
             return True
         return False
 
-    assert asyncio.run(main())  # still held after 0.4 s > ttl: the second caller waits
+    assert run(main())  # still held after 0.4 s > ttl: the second caller waits
