@@ -250,6 +250,8 @@ def _fast_release_row(data: Any, secrets: list[str], memo: dict[Any, Any] | None
         text = rec[name]
         if type(text) is not str or text_rule_violation(text) is not None:
             return None
+    if type(rec["metadata"]) is not str or type(rec["human_verified"]) is not bool:
+        return None  # not as a model writes them: the model says what is wrong or coerces as it did
     # `metadata` carries the provenance and is published: no credential may ride along. URL and
     # location scrub themselves when validated (again here: it costs nothing when there is nothing
     # to find); the free-form parts are scrubbed here.
@@ -258,10 +260,10 @@ def _fast_release_row(data: Any, secrets: list[str], memo: dict[Any, Any] | None
             prov[name] = redact_url(prov[name])
     if prov["extra"]:
         prov["extra"] = _scrubbed_extra(prov["extra"], secrets, memo)
-    metadata = memo.get(rec["metadata"]) if type(rec["metadata"]) is str else None
+    metadata = memo.get(rec["metadata"])
     if metadata is None:
         metadata = redact_text(rec["metadata"], secrets, use_env=False)
-        if type(rec["metadata"]) is str:
+        if len(metadata) <= _MEMO_CHARS:
             _remember(memo, rec["metadata"], metadata)
     row = dict(rec)
     row["metadata"] = release_metadata(data["id"], data["source"], metadata,
@@ -269,7 +271,7 @@ def _fast_release_row(data: Any, secrets: list[str], memo: dict[Any, Any] | None
     return data["source"], row, prov
 
 
-_MEMO_ENTRIES = 4096
+_MEMO_ENTRIES, _MEMO_CHARS = 4096, 1024  # bounded: at most ~4096 short values kept per task
 
 
 def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
@@ -281,7 +283,7 @@ def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
 def _scrubbed_extra(extra: dict[str, Any], secrets: list[str], memo: dict[Any, Any]) -> dict[str, Any]:
     """`redact_obj(extra)`, remembered for flat all-string extras (most rows of a source share a few,
     e.g. the import format): the result depends only on those strings."""
-    if not all(type(v) is str for v in extra.values()):
+    if not all(type(v) is str for v in extra.values()) or sum(map(len, extra.values())) > _MEMO_CHARS:
         return redact_obj(extra, secrets, use_env=False)
     key = ("extra", *extra.items())
     scrubbed = memo.get(key)
