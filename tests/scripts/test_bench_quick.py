@@ -33,9 +33,12 @@ def test_bench_dedup_quick_measures_precision_recall(tmp_path: Path) -> None:
 
 def test_bench_curation_quick_runs_chain_and_ceiling(tmp_path: Path) -> None:
     result = _run("bench_curation.py", tmp_path)
-    assert set(result["tools"]) == {"ceiling", "cqia"}
+    assert set(result["tools"]) == {"ceiling", "cqia-matched", "cqia-default"}
     assert result["tools"]["ceiling"]["detail"]["kept"] == 3000
-    assert result["tools"]["cqia"]["detail"]["stages"][:1] == ["clean"]
+    default, matched = result["tools"]["cqia-default"]["detail"], result["tools"]["cqia-matched"]["detail"]
+    assert default["stages"] == ["clean", "filter", "dedup"] and matched["stages"][:1] == ["clean"]
+    assert "dedup" not in matched["stages"]  # the matched chain runs what data-juicer's side runs
+    assert len(default["outcome_sha256"]) == 64 and default["outcome_sha256"] != matched["outcome_sha256"]
 
 
 def test_bench_cleaning_quick_reports_cpu_time_per_record() -> None:
@@ -54,4 +57,6 @@ def test_bench_curate_memory_reports_peaks_per_stage(tmp_path: Path) -> None:
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["records"] == 3000 and set(result["stage_seconds"]) == {"clean", "filter", "dedup"}
     assert 0 < result["peak_main_rss_mb"] <= result["peak_tree_rss_mb"]
-    assert result["per_stage"] and set(result["per_stage"]) <= {"clean", "filter", "dedup", "start-up/exit"}
+    dedup_phases = {"dedup:1-signatures", "dedup:2-clustering", "dedup:3-filter"}
+    assert result["per_stage"] and set(result["per_stage"]) <= {"clean", "filter", "start-up/exit", *dedup_phases}
+    assert "clean" in result["per_stage"] and set(result["per_stage"]) & dedup_phases
