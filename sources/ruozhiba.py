@@ -23,7 +23,7 @@ Anything else is a reject whose reason (`unknown_layout`) says the layout is not
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -291,24 +291,24 @@ def _flush_floor(ctx: _Ctx, floor: dict[str, Any] | None, url: str | None) -> It
 # ------------------------------------------------------------------------------------- files
 
 
-def _iter_json(ctx: _Ctx) -> Iterator[Question | InvalidItem]:
-    """Items of a .json file streamed by the shared reader (array, object of lists or JSON Lines;
-    a bad byte or a broken item is a reject of that item, the rest is read)."""
+def _iter_entries(ctx: _Ctx, entries: Iterable[Any]) -> Iterator[Question | InvalidItem]:
+    """Items streamed by the shared reader (a bad byte or a broken item is a reject of that item,
+    the rest is read); floors seen across the whole file."""
     floors: set[Any] = set()
-    for entry in iter_json(ctx.path, SOURCE):
+    for entry in entries:
         if isinstance(entry, InvalidItem):
             yield entry
             continue
         yield from _json_item(ctx, entry.value, entry.location, floors)
+
+
+def _iter_json(ctx: _Ctx) -> Iterator[Question | InvalidItem]:
+    """A .json file: array, object of lists or JSON Lines."""
+    return _iter_entries(ctx, iter_json(ctx.path, SOURCE))
 
 
 def _iter_jsonl(ctx: _Ctx) -> Iterator[Question | InvalidItem]:
-    floors: set[Any] = set()
-    for entry in iter_jsonl(ctx.path, SOURCE):
-        if isinstance(entry, InvalidItem):
-            yield entry
-            continue
-        yield from _json_item(ctx, entry.value, entry.location, floors)
+    return _iter_entries(ctx, iter_jsonl(ctx.path, SOURCE))
 
 
 def _iter_text(ctx: _Ctx) -> Iterator[Question | InvalidItem]:
