@@ -136,6 +136,19 @@ class RayCluster:
                 continue
         return pids
 
+    def busy_workers(self) -> list[int]:
+        """Pids of this cluster's worker processes running a task now (Ray titles them `ray::_ray_call…`)."""
+        import psutil
+
+        busy = []
+        for pid in self.worker_processes():
+            try:
+                if psutil.Process(pid).cmdline()[0].startswith("ray::_ray_call"):
+                    busy.append(pid)
+            except (psutil.Error, IndexError):
+                continue
+        return busy
+
 
 def _ray_cmd(*args: str, temp_dir: str) -> list[str]:
     return [str(BIN / "ray"), "start", "--block", "--num-cpus=1", "--memory=700000000",

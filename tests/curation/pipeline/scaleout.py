@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -88,3 +89,29 @@ def wait_for(predicate: Any, timeout: float, step: float = 0.05) -> bool:
             return True
         time.sleep(step)
     return False
+
+
+class StageInThread:
+    """`run_stage` in a background thread, so a test can kill a Ray worker while the stage runs."""
+
+    def __init__(self, run: Any, stage: Any, executor: Any) -> None:
+        from curation.pipeline.runner import run_stage
+
+        self.outcome: dict[str, Any] = {}
+
+        def go() -> None:
+            try:
+                self.outcome["manifest"] = run_stage(run, stage, progress=False, executor=executor).manifest
+            except BaseException as exc:  # re-raised by finish()
+                self.outcome["error"] = exc
+
+        self.thread = threading.Thread(target=go)
+        self.thread.start()
+
+    def finish(self, timeout: float = 240) -> dict[str, Any]:
+        """Wait for the stage; its manifest (fails the test if it raised or is still running)."""
+        self.thread.join(timeout=timeout)
+        assert not self.thread.is_alive(), "the stage did not finish"
+        if "error" in self.outcome:
+            raise self.outcome["error"]
+        return self.outcome["manifest"]

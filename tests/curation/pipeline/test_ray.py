@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import threading
 import time
 from pathlib import Path
 
@@ -19,7 +18,14 @@ from curation.pipeline.runner import Dropped, Stage, map_stage, run_stage
 from curation.pipeline.storage import as_path
 from schemas import CuratedRecord, InstructionRecord
 from tests.clusters import RayCluster
-from tests.curation.pipeline.scaleout import cqia, digest_tree, manifests, run_pipeline, wait_for
+from tests.curation.pipeline.scaleout import (
+    StageInThread,
+    cqia,
+    digest_tree,
+    manifests,
+    run_pipeline,
+    wait_for,
+)
 
 
 @pytest.fixture
@@ -81,31 +87,20 @@ def test_worker_killed_mid_stage_is_rerun_with_identical_output(
 
     run = RunDir(tmp_path / "run")
     _upstream(run, 240, shard_size=30)
-    outcome: dict = {}
-
-    def go() -> None:
-        try:
-            outcome["manifest"] = run_stage(run, map_stage("slow", run, "ingest-demo", _slow_drop_sevens),
-                                            progress=False, executor=ray_executor).manifest
-        except BaseException as exc:  # reported below
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=go)
-    thread.start()
+    running = StageInThread(run, map_stage("slow", run, "ingest-demo", _slow_drop_sevens), ray_executor)
     busy: list[int] = []
 
     def running_task() -> bool:
-        busy[:] = [pid for pid in ray_cluster.worker_processes() if _title(pid).startswith("ray::_ray_call")]
+        busy[:] = ray_cluster.busy_workers()
         return bool(busy)
 
     assert wait_for(running_task, timeout=120, step=0.1), "no Ray worker ever ran a task"
     os.kill(busy[0], signal.SIGKILL)
     killed_at = time.time()
-    thread.join(timeout=240)
-    assert not thread.is_alive() and "error" not in outcome, outcome.get("error")
+    manifest = running.finish()
     assert not wait_for(lambda: _alive(busy[0]), timeout=0.5)
-    assert outcome["manifest"]["timings"]["seconds_this_attempt"] > 0 and killed_at
-    assert outcome["manifest"]["counts"] == reference.manifest("slow")["counts"]
+    assert manifest["timings"]["seconds_this_attempt"] > 0 and killed_at
+    assert manifest["counts"] == reference.manifest("slow")["counts"]
     assert digest_tree(run.root / "slow") == digest_tree(reference.root / "slow")
 
 

@@ -27,7 +27,7 @@ from curation.pipeline.runner import Stage, run_stage
 from curation.stages.quality import quality_stage
 from schemas import CuratedRecord, InstructionRecord
 from tests.clusters import WORKER_API_KEY, RayCluster
-from tests.curation.pipeline.scaleout import digest_tree, wait_for
+from tests.curation.pipeline.scaleout import StageInThread, digest_tree, wait_for
 from tests.llm_fixtures import FakeLLMServer
 
 PREFIX = "CQIA_RAYQ"  # the recipe's env_prefix; the Ray nodes hold CQIA_RAYQ_API_KEY
@@ -193,14 +193,6 @@ def test_quality_on_ray_workers_one_rate_one_cap_worker_key_same_bytes(
     assert digest_tree(run.root / "quality") == digest_tree(reference.root / "quality")
 
 
-def _title(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as handle:
-            return handle.read().split(b"\0")[0].decode("utf-8", "replace")
-    except OSError:
-        return ""
-
-
 def test_killed_worker_resends_nothing_it_had_stored(
     tmp_path: Path, server: FakeLLMServer, ray_cluster: RayCluster, ray_executor: RayExecutor,
     monkeypatch: pytest.MonkeyPatch,
@@ -209,32 +201,22 @@ def test_killed_worker_resends_nothing_it_had_stored(
     reference = _reference(tmp_path, server, monkeypatch, n, per_shard)
     run = _run_with_upstream(tmp_path / "ray", n, per_shard)
     stage = quality_stage(run, "ingest-demo", _recipe(tmp_path, f"concurrency: {CAP}, rate_limit_rps: {RATE}"))
-    outcome: dict = {}
-
-    def go() -> None:
-        try:
-            outcome["manifest"] = run_stage(run, stage, progress=False, executor=ray_executor).manifest
-        except BaseException as exc:  # reported below
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=go)
-    thread.start()
+    running = StageInThread(run, stage, ray_executor)
     busy: list[int] = []
 
     def storing() -> bool:
-        busy[:] = [p for p in ray_cluster.worker_processes() if _title(p).startswith("ray::_ray_call")]
+        busy[:] = ray_cluster.busy_workers()
         return bool(busy) and bool(list((run.root / "_cache" / "quality").rglob("*.jsonl")))
 
     assert wait_for(storing, timeout=120, step=0.05), "no worker stored an answer"
     stored_at_kill = _stored_prompts(run)
     os.kill(busy[0], signal.SIGKILL)
-    thread.join(timeout=240)
-    assert not thread.is_alive() and "error" not in outcome, outcome.get("error")
+    manifest = running.finish()
 
     served = server.log(entries=False)["per_prompt_served"]
     assert len(served) == n and stored_at_kill
     resent = {p for p, times in served.items() if times > 1}
     assert not resent & stored_at_kill  # what was stored was never asked again
     assert sum(served.values()) < 2 * n
-    assert outcome["manifest"]["calls"]["made"] == n and outcome["manifest"]["calls"]["failed"] == 0
+    assert manifest["calls"]["made"] == n and manifest["calls"]["failed"] == 0
     assert digest_tree(run.root / "quality") == digest_tree(reference.root / "quality")
