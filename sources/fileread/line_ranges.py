@@ -5,27 +5,27 @@ knows the number of its first line and how many items (non-blank lines) come bef
 items get the same `file:line` locations and indexes as a read of the whole file, and the ranges'
 items, concatenated in order, are the file's items.
 
-Planning is one streaming pass: newlines are counted with `bytes.count`, blank lines with one
-regex, and UTF-8 validity is checked on the way, so the file's encoding is decided once (the
-decision `detect_file_encoding` makes) and handed to every range. A file that is not plain UTF-8
+Planning is one streaming pass: newlines are found with numpy, blank lines among the few lines
+that start with whitespace, and UTF-8 validity is checked on the way, so the file's encoding is
+decided once (the decision `detect_file_encoding` makes) and handed to every range. A file that is not plain UTF-8
 (UTF-16/32, GB18030) or holds no item is not split: it is read whole, as before.
 """
 
 from __future__ import annotations
 
 import codecs
-import re
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from schemas import InvalidItem
 from sources.fileread.encoding import CHUNK, Encoding, detect_file_encoding
 from sources.fileread.item import Item, reject
 
-# A newline followed by a blank line (only what bytes.strip() removes, then a newline).
-_BEFORE_BLANK = re.compile(rb"\n(?=[ \t\r\x0b\x0c]*\n)")
+_NEWLINE = ord("\n")
+_WHITESPACE = b" \t\n\r\x0b\x0c"  # the bytes bytes.strip() removes
 _DECODE_PIECE = 1 << 14  # small str objects decode faster than 1 MB ones (cache)
 _UTF8_BOM = codecs.BOM_UTF8
 
@@ -73,8 +73,12 @@ def split_lines(path: Path, lines_per_range: int, max_ranges: int = 512) -> list
 
 def _scan(handle: BinaryIO, bom: int, lines_per_range: int) -> tuple[list[tuple[int, int, int]], bool, bool]:
     """(range starts as (offset, lines before, blank lines before), any non-blank byte, valid UTF-8),
-    from one pass over the file. Blocks are searched in place (a line that spans blocks is the only
-    thing joined)."""
+    from one pass over the file. Newlines are found with numpy (one vectorised compare per block);
+    only lines that start with a whitespace byte are looked at to tell whether they are blank."""
+    import numpy as np  # here: only a split plan needs it, not every reader
+
+    whitespace: Any = np.zeros(256, dtype=bool)
+    whitespace[list(_WHITESPACE)] = True
     starts = [(bom, 0, 0)]
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     valid, content = True, False
@@ -93,26 +97,32 @@ def _scan(handle: BinaryIO, bom: int, lines_per_range: int) -> tuple[list[tuple[
                 valid = False
         if not content and block.strip():
             content = True
-        newline = block.find(b"\n")
-        if newline == -1:
+        data = np.frombuffer(block, np.uint8)
+        newlines = np.flatnonzero(data == _NEWLINE)
+        if not len(newlines):
             pending.append(block)
             continue
-        body = 0  # the block's first line start
-        if pending:  # the line begun in earlier blocks ends here
-            line = b"".join([*pending, block[:newline]])
-            pending, body = [], newline + 1
+        body = 0  # the start of the block's first line
+        if pending:  # the line begun in earlier blocks ends at the first newline
+            first = int(newlines[0])
+            line = b"".join([*pending, block[:first]])
+            pending, newlines, body = [], newlines[1:], first + 1
             lines, blanks = lines + 1, blanks + (not line.strip())
             if lines == next_cut:
                 starts.append((base + body, lines, blanks))
                 next_cut += lines_per_range
-        last = block.rfind(b"\n") + 1  # whole lines: block[body:last]
-        whole = lines + block.count(b"\n", body, last)
-        while whole >= next_cut:  # a range starts after line `next_cut`
-            cut = _after_newline(block, body, next_cut - lines)
-            lines, blanks, body = next_cut, blanks + _blank_lines(block, body, cut), cut
-            starts.append((base + cut, lines, blanks))
-            next_cut += lines_per_range
-        lines, blanks = whole, blanks + _blank_lines(block, body, last)
+        last = body
+        if len(newlines):  # whole lines: line i runs from line_starts[i] to newlines[i]
+            line_starts = np.concatenate((np.array([body]), newlines[:-1] + 1))
+            maybe_blank = np.flatnonzero(whitespace[data[line_starts]]).tolist()
+            blank = [i for i in maybe_blank
+                     if line_starts[i] == newlines[i] or block[line_starts[i]:newlines[i]].isspace()]
+            whole = lines + len(newlines)
+            while whole >= next_cut:  # a range starts after line `next_cut`
+                index = next_cut - lines - 1
+                starts.append((base + int(newlines[index]) + 1, next_cut, blanks + bisect_right(blank, index)))
+                next_cut += lines_per_range
+            lines, blanks, last = whole, blanks + len(blank), int(newlines[-1]) + 1
         if last < len(block):
             pending.append(block[last:])
     if valid:
@@ -123,25 +133,6 @@ def _scan(handle: BinaryIO, bom: int, lines_per_range: int) -> tuple[list[tuple[
     if starts[-1][0] == pos and not pending:  # the file ends right at a cut: no empty last range
         starts.pop()
     return starts, content, valid
-
-
-def _after_newline(buf: bytes, start: int, n: int) -> int:
-    """Offset just past the n-th newline of buf at or after `start` (n >= 1)."""
-    at = start - 1
-    for _ in range(n):
-        at = buf.index(b"\n", at + 1)
-    return at + 1
-
-
-def _blank_lines(buf: bytes, start: int, end: int) -> int:
-    """Blank lines among the whole lines buf[start:end] (start is a line start)."""
-    if start >= end:
-        return 0
-    found = len(_BEFORE_BLANK.findall(buf, start, end))
-    first_end = buf.find(b"\n", start, end)
-    if first_end != -1 and not buf[start:first_end].strip():
-        found += 1  # the first line is blank: no newline before it in the slice
-    return found
 
 
 def iter_jsonl_range(line_range: LineRange, source: str | None) -> Iterator[Item | InvalidItem]:
