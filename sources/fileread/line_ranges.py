@@ -47,6 +47,8 @@ def split_lines(path: Path, lines_per_range: int, max_ranges: int = 512) -> list
     would be needed), or None when it should be read whole: one range's worth of lines or fewer, not
     plain UTF-8, or no item at all. Raises OSError when the file cannot be read."""
     path = Path(path)
+    if path.stat().st_size <= lines_per_range:
+        return None  # cannot hold more lines than that (the scan would be wasted)
     with path.open("rb") as handle:
         head = handle.read(4)
         if any(head.startswith(b) for b in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE)):
@@ -142,7 +144,12 @@ def iter_jsonl_range(line_range: LineRange, source: str | None) -> Iterator[Item
     path, encoding = line_range.path, line_range.encoding
     index = line_range.first_index
     try:
-        with path.open("rb") as handle:
+        handle = path.open("rb")
+    except OSError as exc:  # gone since the plan: as a whole-file read says it
+        yield reject(str(path), "unreadable", f"cannot read the file: {exc.strerror or exc}", source)
+        return
+    try:
+        with handle:
             handle.seek(line_range.start)
             remaining = line_range.end - line_range.start if line_range.end >= 0 else -1
             for line_no, line in enumerate(handle, start=line_range.first_line):

@@ -136,3 +136,12 @@ def test_random_files_any_chunk_size(tmp_path: Path, monkeypatch: pytest.MonkeyP
         if ranges is None:
             continue
         assert _view([e for r in ranges for e in iter_items(r, "src")]) == whole, (case, text)
+
+
+def test_a_file_gone_since_the_plan_is_one_located_reject(tmp_path: Path) -> None:
+    path = _write(tmp_path, "j.jsonl", '{"a": 1}\n{"a": 2}\n{"a": 3}\n')
+    ranges = split_json_lines(path, 1)
+    assert ranges is not None
+    path.unlink()
+    out = list(iter_items(ranges[1], "src"))
+    assert [(o.location, o.reason) for o in out] == [(str(path), "unreadable")]
