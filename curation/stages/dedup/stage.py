@@ -37,8 +37,9 @@ from curation.pipeline.atomic import atomic_writer, read_json, write_json_atomic
 from curation.pipeline.executors import Executor
 from curation.pipeline.recipe import Recipe
 from curation.pipeline.rundir import RunDir
-from curation.pipeline.runner import Dropped, Kept, Stage, iter_shard_lines, stage_input
+from curation.pipeline.runner import Dropped, Kept, KeptRaw, Stage, iter_shard_lines, stage_input
 from curation.pipeline.storage import AnyPath, mkdirs, rmtree
+from curation.stages.dedup import minhash_jit
 from curation.stages.dedup import shardfiles as sf
 from curation.stages.dedup.buckets import ShardKeys, cluster_buckets, gather
 from curation.stages.dedup.cluster import EXACT, KEEP, NEAR, REASONS, DedupResult, source_salt
@@ -149,12 +150,14 @@ def _cluster_phase(job: ScanJob, rows: list[int], stage_dir: AnyPath) -> dict[st
     id_parts: list[np.ndarray] = []  # of each entry (cluster member), in row order
     sources: list[str] = []
     canonical: dict[str, str] = {}
+    shard_sources: list[list[Any]] = []  # run-encoded, for phase 3's rows outside clusters
     bounds = np.searchsorted(members, [s.start for s in shards] + [sum(rows)])
     for shard in range(len(rows)):
         lo, hi = int(bounds[shard]), int(bounds[shard + 1])
+        meta = read_json(_meta_path(job.scratch, shard))
+        shard_sources.append(meta["sources"])
         if lo == hi:
             continue
-        meta = read_json(_meta_path(job.scratch, shard))
         names = sf.decode_runs(meta["sources"])
         local = (members[lo:hi] - shards[shard].start).tolist()
         id_parts.append(np.array([meta["ids"][i].encode() for i in local], dtype=bytes))
@@ -180,7 +183,8 @@ def _cluster_phase(job: ScanJob, rows: list[int], stage_dir: AnyPath) -> dict[st
             decisions.append([int(members[entry]) - shards[shard].start, int(result.reason[entry]),
                               ids[int(result.kept[entry])], None if math.isnan(sim) else sim,
                               int(result.cluster_size[entry]), needed_folding(result, entry, cfg.threshold)])
-        write_json_atomic(job.scratch / f"decide-{shard:05d}.json", {"rows": rows[shard], "clustered": decisions})
+        write_json_atomic(job.scratch / f"decide-{shard:05d}.json",
+                          {"rows": rows[shard], "clustered": decisions, "sources": shard_sources[shard]})
     bands, band_rows = cfg.band_rows() if cfg.near else (0, 0)
     result.info.update(bands=bands, rows=band_rows, shards=len(rows),
                        cluster_seconds=round(evidence_started - started, 3),
@@ -253,15 +257,22 @@ class DedupTask:
     path: AnyPath
     decisions: AnyPath
 
-    def __call__(self, skip: int) -> Iterator[Kept | Dropped]:
+    def __call__(self, skip: int) -> Iterator[Kept | KeptRaw | Dropped]:
         from curation.pipeline.rows import row_to_record
 
         data = read_json(self.decisions)
         by_row = {d[0]: d for d in data["clustered"]}
+        sources = sf.decode_runs(data.get("sources", []))  # absent: written by an older version
         seen = skip
         for i, line in enumerate(islice(iter_shard_lines(self.path), skip, None), start=skip):
-            # Rows of a completed stage were validated when written: construct, don't re-validate.
-            yield decide_row(row_to_record(orjson.loads(line)), by_row.get(i))
+            decision = by_row.get(i)
+            if decision is None and i < len(sources):
+                # Alone (most rows): the upstream line is this record as the runner serialised
+                # it, unchanged by dedup; written as is (as the filter stage does).
+                yield KeptRaw(line[:-1] if line.endswith(b"\n") else line, sources[i])
+            else:
+                # Rows of a completed stage were validated when written: construct, don't re-validate.
+                yield decide_row(row_to_record(orjson.loads(line)), decision)
             seen = i + 1
         if seen != data["rows"]:
             raise RuntimeError(f"{self.path}: {seen} rows, the dedup scan saw {data['rows']} (upstream changed?)")
@@ -275,6 +286,8 @@ def _prepare(run: RunDir, job: ScanJob, stage_dir: AnyPath, executor: Executor) 
         return
     mkdirs(job.scratch)
     started = time.perf_counter()
+    if job.config.near:  # compiled once here, not in every forked worker (minhash_jit.py)
+        minhash_jit.warm()
     rows = [0] * len(job.shards)
     for done in executor.map_unordered(scan_shard, job, list(range(len(job.shards)))):
         rows[done["shard"]] = done["rows"]
