@@ -45,7 +45,7 @@ from curation.stages.dedup.buckets import ShardKeys, cluster_buckets, gather
 from curation.stages.dedup.cluster import EXACT, KEEP, NEAR, REASONS, DedupResult, source_salt
 from curation.stages.dedup.config import DedupConfig
 from curation.stages.dedup.evidence import needed_folding, script_evidence
-from curation.stages.dedup.scan import scan_rows
+from curation.stages.dedup.scan import scan_lines
 from curation.text.normalize import script_backend
 from schemas import CuratedRecord
 
@@ -83,8 +83,7 @@ def scan_shard(job: ScanJob, index: int) -> dict[str, Any]:
         meta = read_json(meta_path)
         if meta.get("key") == job.key:
             return {"shard": index, "rows": meta["rows"]}
-    rows = [orjson.loads(line) for line in iter_shard_lines(job.shards[index])]
-    scan = scan_rows(rows, job.config)
+    scan = scan_lines(iter_shard_lines(job.shards[index]), job.config)
     salts = {s: source_salt(s) for s in set(scan.sources)}
     salt = np.array([salts[s] for s in scan.sources], dtype=np.uint64)
     sf.write_keys(_keys_path(job.scratch, index), scan.exact_keys, salt, scan.lengths, scan.votes,
@@ -93,9 +92,9 @@ def scan_shard(job: ScanJob, index: int) -> dict[str, Any]:
         changed = np.flatnonzero(scan.folded)
         write_json_atomic(_fold_path(job.scratch, index),
                           {"rows": changed.tolist(), "plain": [str(k) for k in scan.plain_keys[changed].tolist()]})
-    write_json_atomic(meta_path, {"key": job.key, "rows": len(rows), "ids": scan.ids,
+    write_json_atomic(meta_path, {"key": job.key, "rows": len(scan.ids), "ids": scan.ids,
                                   "sources": sf.encode_runs(scan.sources)})
-    return {"shard": index, "rows": len(rows)}
+    return {"shard": index, "rows": len(scan.ids)}
 
 
 # ---- phase 2: clustering on the compact keys ----------------------------------------------------
