@@ -82,6 +82,8 @@ class _Buckets:
 
     def add(self, entries: np.ndarray) -> None:
         which = entries["key"] % np.uint64(len(self.files))
+        if len(self.files) <= 1 << 16:  # 16-bit values: numpy's stable sort is a radix sort
+            which = which.astype(np.uint16)
         order = np.argsort(which, kind="stable")  # stable: rows stay ascending inside a bucket
         bounds = np.searchsorted(which[order], np.arange(len(self.files) + 1))
         for i, handle in enumerate(self.files):
@@ -104,6 +106,18 @@ def _exact_duplicates(bucket: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _band_pairs(bucket: np.ndarray) -> np.ndarray:
     """Star edges (smallest row, other row) of every (band, key) group of two or more."""
+    # Only entries whose key occurs twice or more can be in such a group: pick them out with one
+    # plain (unstable, fast) sort of the keys, few are left, then group those as before.
+    keys = np.ascontiguousarray(bucket["key"])
+    by_key = np.argsort(keys)
+    sorted_keys = keys[by_key]
+    repeat = sorted_keys[1:] == sorted_keys[:-1]
+    if not repeat.any():
+        return np.empty((0, 2), dtype=np.int64)
+    in_run = np.zeros(len(keys), dtype=bool)
+    in_run[1:] |= repeat
+    in_run[:-1] |= repeat
+    bucket = bucket[np.sort(by_key[in_run])]  # still in bucket order
     order = np.lexsort((bucket["key"], bucket["band"]))  # stable: the smallest row first
     keys, bands = bucket["key"][order], bucket["band"][order]
     same = np.concatenate(([False], (keys[1:] == keys[:-1]) & (bands[1:] == bands[:-1])))

@@ -46,7 +46,7 @@ from curation.stages.dedup.cluster import EXACT, KEEP, NEAR, REASONS, DedupResul
 from curation.stages.dedup.config import DedupConfig
 from curation.stages.dedup.evidence import needed_folding, script_evidence
 from curation.stages.dedup.scan import scan_lines
-from curation.text.normalize import script_backend
+from curation.text.normalize import fold_script, normalize_text, script_backend
 from schemas import CuratedRecord
 
 REPORT = "clusters.jsonl"
@@ -278,6 +278,17 @@ class DedupTask:
 
 
 # ---- the stage -----------------------------------------------------------------------------------
+def _warm(config: DedupConfig) -> None:
+    """Build here, once, what every phase-1 worker would otherwise build for itself (forked workers
+    inherit it, and phase 2 reuses it): the normalisation tables, the OpenCC converters and the
+    compiled MinHash kernel (minhash_jit.py)."""
+    normalize_text("Ａ漢字")
+    if config.fold_script:
+        fold_script("軟體")  # traditional: loads both converters
+    if config.near:
+        minhash_jit.warm()
+
+
 def _prepare(run: RunDir, job: ScanJob, stage_dir: AnyPath, executor: Executor) -> None:
     """Phases 1 and 2, each skipped when its markers say it is done."""
     marker = job.scratch / CLUSTERED
@@ -285,8 +296,7 @@ def _prepare(run: RunDir, job: ScanJob, stage_dir: AnyPath, executor: Executor) 
         return
     mkdirs(job.scratch)
     started = time.perf_counter()
-    if job.config.near:  # compiled once here, not in every forked worker (minhash_jit.py)
-        minhash_jit.warm()
+    _warm(job.config)
     rows = [0] * len(job.shards)
     for done in executor.map_unordered(scan_shard, job, list(range(len(job.shards)))):
         rows[done["shard"]] = done["rows"]
