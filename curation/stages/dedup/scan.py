@@ -64,6 +64,16 @@ def _keys(texts: Sequence[str]) -> np.ndarray:
     )
 
 
+def _plain_keys(exact: np.ndarray, plain: Sequence[str], folded: np.ndarray) -> np.ndarray:
+    """Keys before folding: those of the few rows folding changed; the others' are their exact keys."""
+    if not folded.any():
+        return exact
+    changed = np.flatnonzero(folded)
+    keys = exact.copy()
+    keys[changed] = _keys([plain[i] for i in changed.tolist()])
+    return keys
+
+
 def scan_rows(rows: Sequence[dict[str, Any]], config: DedupConfig) -> ShardScan:
     """Keys and signatures for CuratedRecord rows (parsed JSON)."""
     votes = np.fromiter((record_votes(r, config.votes_keys) for r in rows), dtype=np.float64, count=len(rows))
@@ -103,7 +113,7 @@ def scan_texts(ids: list[str], sources: list[str], texts: list[str], votes: np.n
         lengths=np.fromiter(map(len, texts), dtype=np.int32, count=len(texts)),
         votes=votes,
         exact_keys=exact,
-        plain_keys=_keys(plain) if folded.any() else exact,
+        plain_keys=_plain_keys(exact, plain, folded),
         folded=folded,
         band_keys=None,
         signatures=None,
