@@ -18,7 +18,8 @@ import xxhash
 from curation.stages.dedup.config import DedupConfig
 from curation.stages.dedup.lsh import band_keys
 from curation.stages.dedup.minhash import MinHasher
-from curation.text.normalize import fold_script, normalize_text, record_text
+from curation.stages.dedup.normalize_jit import normalize_texts
+from curation.text.normalize import fold_script, record_text
 
 
 @dataclass
@@ -102,7 +103,7 @@ def scan_lines(lines: Iterable[bytes], config: DedupConfig) -> ShardScan:
 def scan_texts(ids: list[str], sources: list[str], texts: list[str], votes: np.ndarray,
                config: DedupConfig) -> ShardScan:
     """Keys and signatures from each row's id, source, raw text (`record_text`) and votes."""
-    plain = [normalize_text(t) for t in texts]
+    plain = normalize_texts(texts)
     norm = [fold_script(t) for t in plain] if config.fold_script else plain
     exact = _keys(norm)
     folded = np.fromiter((a is not b and a != b for a, b in zip(plain, norm, strict=True)), dtype=bool,

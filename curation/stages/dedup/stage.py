@@ -39,7 +39,7 @@ from curation.pipeline.recipe import Recipe
 from curation.pipeline.rundir import RunDir
 from curation.pipeline.runner import Dropped, Kept, KeptRaw, Stage, iter_shard_lines, stage_input
 from curation.pipeline.storage import AnyPath, mkdirs, rmtree
-from curation.stages.dedup import minhash_jit
+from curation.stages.dedup import minhash_jit, normalize_jit
 from curation.stages.dedup import shardfiles as sf
 from curation.stages.dedup.buckets import ShardKeys, cluster_buckets, gather
 from curation.stages.dedup.cluster import EXACT, KEEP, NEAR, REASONS, DedupResult, source_salt
@@ -281,8 +281,9 @@ class DedupTask:
 def _warm(config: DedupConfig) -> None:
     """Build here, once, what every phase-1 worker would otherwise build for itself (forked workers
     inherit it, and phase 2 reuses it): the normalisation tables, the OpenCC converters and the
-    compiled MinHash kernel (minhash_jit.py)."""
-    normalize_text("Ａ漢字")
+    compiled kernels (normalize_jit.py, minhash_jit.py)."""
+    if not normalize_jit.warm():
+        normalize_text("Ａ漢字")
     if config.fold_script:
         fold_script("軟體")  # traditional: loads both converters
     if config.near:
