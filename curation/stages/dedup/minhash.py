@@ -5,6 +5,8 @@ and per permutation loop. Here a batch of documents becomes one array of code po
 hashes are a polynomial over shifted views of that array; the `num_perm` permutations are
 `(a * h + b) mod 2**32` applied to cache-sized blocks, and per-document minima come from
 `np.minimum.reduceat` along the contiguous axis. Everything is deterministic given `seed`.
+`MinHasher.signatures` runs the same computation compiled (minhash_jit.py) when numba is
+installed; the numpy code here is its reference (`signatures_numpy`, tests compare the two).
 """
 
 from __future__ import annotations

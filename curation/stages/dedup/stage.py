@@ -12,7 +12,7 @@
    decisions of its rows that are in a cluster (`_dedup/decide-NNNNN.json`).
 3. Filter (parallel, the stage's tasks, one per upstream shard): each row kept or dropped with
    the kept record's id as evidence; dropped records go to the runner's rejects with reason
-   `exact_duplicate` or `near_duplicate`.
+   `exact_duplicate` or `near_duplicate`. A row in no cluster is written as its upstream line.
 
 Phases 1 and 2 run when some filter task is pending (a complete stage is skipped without them);
 each leaves a marker, so a killed run resumes where it stopped. `_dedup/` is removed when the
