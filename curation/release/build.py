@@ -281,14 +281,21 @@ def _release_metadata(record_id: Any, source: Any, source_metadata: str, prov: d
     which `JSONEncoder(ensure_ascii=False)` applies to every string), the same separators and
     sorted key order, and `extra_json` (the encoder's own output for `prov["extra"]`). Any value that
     is not a string takes the encoder whole. Tested equal to `release_metadata`."""
-    values = [(head, value) for key, head in _SORTED_PROVENANCE
-              if (value := prov[key]) is not None and (key != "extra" or value)]
-    if not (type(record_id) is str and type(source) is str and type(source_metadata) is str
-            and all(type(value) is str or head == '"extra": ' for head, value in values)):
+    quote = encode_basestring
+    parts: list[str] | None = []
+    for key, head in _SORTED_PROVENANCE:
+        value = prov[key]
+        if type(value) is str:
+            parts.append(head + quote(value))
+        elif key == "extra":
+            if value:
+                parts.append(head + extra_json)
+        elif value is not None:
+            parts = None
+            break
+    if parts is None or not (type(record_id) is str and type(source) is str and type(source_metadata) is str):
         return release_metadata(record_id, source, source_metadata,
                                 {k: v for k, v in prov.items() if v is not None and (k != "extra" or v)})
-    quote = encode_basestring
-    parts = [head + (quote(value) if type(value) is str else extra_json) for head, value in values]
     return (f'{{"cqia_id": {quote(record_id)}, "provenance": {{{", ".join(parts)}}}, '
             f'"source": {quote(source)}, "source_metadata": {quote(source_metadata)}}}')
 
