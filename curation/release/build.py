@@ -34,7 +34,7 @@ from typing import Any
 import orjson
 
 from curation.pipeline.rundir import RunDir
-from curation.release.assets import released_stages, write_assets
+from curation.release.assets import load_figure_code, released_stages, write_assets
 from curation.release.card import ALL_CONFIG, render_card
 from curation.release.columns import arrow_table
 from curation.release.parquet import max_row_group_bytes, open_writer
@@ -500,7 +500,11 @@ def build_release(
         job = _ConvertJob(shards, pieces_dir)
         waiting: dict[int, dict[str, Any]] = {}
         next_shard = 0
+        load_figures = figures
         for result in (executor or LocalExecutor(1)).map_unordered(convert_shard, job, list(range(len(shards)))):
+            if load_figures:  # once the workers run: the import overlaps their work, not the end
+                load_figure_code()
+                load_figures = False
             waiting[result["shard"]] = result
             # shard order: the same stream whatever ran the tasks; written as soon as it is next
             while next_shard in waiting:
