@@ -52,7 +52,11 @@ def validate_row(location: str, row: Any, raw: bytes | None = None) -> Outcome:
         return InvalidItem(location=location, reason="json_decode", detail=str(row), source=None, raw=quoted())
     if _valid_as_is(row) and (not row["record"]["human_verified"]
                               or row["provenance"]["extra"].get("verified_by") in VERIFIERS):
-        return KeptRaw(row_json(row), row["source"])  # what the model path below gives such a row
+        try:  # = row_json(row) (the layout is checked): what the model path below gives such a row
+            data = orjson.dumps(row)
+        except orjson.JSONEncodeError:
+            data = row_json(row)
+        return KeptRaw(data, row["source"])
     try:
         record = CuratedRecord.model_validate(row, context=RAW_TEXT)
     except (ValidationError, RecursionError) as exc:
