@@ -57,3 +57,20 @@ def test_wrong_python_types_are_refused() -> None:
         arrow_array(["a", 1], pa.string())
     with pytest.raises(TypeError):
         arrow_array([1], pa.int64())
+
+
+def test_a_column_past_the_offset_limit_is_built_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shard whose text passes 2 GiB in one column cannot be one array; with the limit lowered to
+    a few bytes (instead of writing gigabytes) the table comes in chunks holding the same rows."""
+    import curation.release.columns as columns_module
+
+    schema = release_arrow_schema()
+    rows = _rows()
+    columns = {f.name: [row[f.name] for row in rows] for f in schema}
+    whole = arrow_table(columns, schema)
+    monkeypatch.setattr(columns_module, "MAX_OFFSET", 200_000)  # 3 rows of 70,000 chars: 2+ chunks
+    chunked = arrow_table(columns, schema)
+    assert chunked["instruction"].num_chunks > 1 and chunked.equals(whole)
+    monkeypatch.setattr(columns_module, "MAX_OFFSET", 10)
+    with pytest.raises(OverflowError):  # one row that does not fit: said, not cut
+        arrow_table({name: values[-1:] for name, values in columns.items()}, schema)
