@@ -349,8 +349,8 @@ class _ConfigColumns:
         return arrow_table(self.columns, schema)
 
     def stats(self, config: str) -> ConfigStats:
-        """The config's statistics: what `ConfigStats.add` gives row by row (Counter insertion
-        order included: Counter counts an iterable in order), computed per column."""
+        """The config's statistics, computed per column: what counting row by row gave (Counter
+        insertion order included: Counter counts an iterable in order; tested equal)."""
         cols = self.columns
         stats = ConfigStats(config, rows=len(cols["instruction"]), human_verified=sum(cols["human_verified"]),
                             answer_from=Counter(cols["answer_from"]), licenses=Counter(self.licenses),
