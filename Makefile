@@ -11,7 +11,7 @@ RUN ?= runs/demo
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip uv
-	$(BIN)/uv pip install --python $(BIN)/python -e '.[dev]'
+	$(BIN)/uv pip install --compile-bytecode --python $(BIN)/python -e '.[dev]'
 	touch $@
 
 # The Label Studio server pins many packages, so it lives in its own venv (.venv-ls).
