@@ -114,19 +114,21 @@ class Metrics:
 
     def _compute_compiled(self, k: _Kernel, instruction: str, input_: str, output: str,
                           extra: dict[str, Any]) -> dict[str, Any] | None:
-        """`compute_reference` from the kernels' integer counts (same divisions, same rounding,
-        same key order); None when a text has a code point beyond the kernels' table."""
+        """`compute_reference` from the kernel's integer counts (same divisions, same rounding,
+        same key order); None when a text has a code point beyond the kernel's table."""
         c = self.config
-        out_cp = k.code_points(output)
-        out_space, out_ideo, out_kana, out_special, out_punct = k.class_counts(out_cp, k.table)
-        in_space, in_ideo, in_kana, _, _ = k.class_counts(k.code_points(instruction), k.table)
-        if out_space < 0 or in_space < 0:
-            return None
-        word_stats: dict[str, Any] | None = None
+        joined = ""
         if self.segmenter is not None:
-            word_stats = self._word_stats_compiled(k, output)
-            if word_stats is None:
+            tokens = getattr(self.segmenter, "cut_raw", self.segmenter.cut)(output)
+            joined = "\x00".join(tokens)
+            if not tokens or joined.count("\x00") != len(tokens) - 1:  # none, or a token holds NUL
                 return None
+        (in_space, in_ideo, in_kana, out_space, out_ideo, out_kana, out_special, out_punct, char_num,
+         n, total_len, stop, repeated) = k.record_counts(
+            k.code_points(instruction + output + joined), len(instruction), len(output), self.segmenter is not None,
+            k.table, c.char_rep_n, c.word_rep_n, *k.stopwords)
+        if in_space < 0:
+            return None
         dense_out = len(output) - out_space
         dense_all = len(instruction) - in_space + dense_out
         share_all = (in_ideo + out_ideo) / dense_all if dense_all else 0.0
@@ -149,10 +151,17 @@ class Metrics:
             else:
                 (lang, score), method = self.langid.detect((instruction + "\n" + output)[: c.langid_chars]), "model"
             stats["lang"], stats["lang_score"], stats["lang_method"] = lang, round(score, 4), method
-        if word_stats is not None:
-            stats.update(word_stats)
+        if self.segmenter is not None:
+            if not n:
+                stats.update(words=0, mean_word_len=0.0, stopword_ratio=0.0, word_rep_ratio=0.0)
+            else:
+                total = n - c.word_rep_n + 1
+                stats["words"] = n
+                stats["mean_word_len"] = round(total_len / n, 3)
+                stats["stopword_ratio"] = round(stop / n, 4)
+                stats["word_rep_ratio"] = round(repeated / total, 4) if total > 0 else 0.0
         total = len(output) - c.char_rep_n + 1
-        stats["char_rep_ratio"] = round(k.char_rep_numerator(out_cp, c.char_rep_n) / total, 4) if total > 0 else 0.0
+        stats["char_rep_ratio"] = round(char_num / total, 4) if total > 0 else 0.0
         stats["dup_line_frac"] = round(dup_line_frac(output), 4)
         stats["special_ratio"] = round(out_special / dense_out, 4) if dense_out else 0.0
         stats["punct_ratio"] = round(out_punct / dense_out, 4) if dense_out else 0.0
@@ -161,29 +170,6 @@ class Metrics:
             if votes is not None:
                 stats["votes"], stats["votes_norm"] = votes, norm
         return stats
-
-    def _word_stats_compiled(self, k: _Kernel, text: str) -> dict[str, Any] | None:
-        """`word_stats` from the kernel's counts over the backend's own tokens."""
-        assert self.segmenter is not None
-        tokens = getattr(self.segmenter, "cut_raw", self.segmenter.cut)(text)
-        if not tokens:
-            return self.word_stats(text)
-        joined = "\x00".join(tokens)
-        if joined.count("\x00") != len(tokens) - 1:  # a token holds NUL: the separator would lie
-            return self.word_stats(text)
-        n, total_len, stop, repeated = k.word_counts(k.code_points(joined), k.table, self.config.word_rep_n,
-                                                     *k.stopwords)
-        if n < 0:
-            return None
-        if not n:
-            return {"words": 0, "mean_word_len": 0.0, "stopword_ratio": 0.0, "word_rep_ratio": 0.0}
-        total = n - self.config.word_rep_n + 1
-        return {
-            "words": n,
-            "mean_word_len": round(total_len / n, 3),
-            "stopword_ratio": round(stop / n, 4),
-            "word_rep_ratio": round(repeated / total, 4) if total > 0 else 0.0,
-        }
 
     def compute_reference(self, instruction: str, input_: str, output: str, extra: dict[str, Any]) -> dict[str, Any]:
         """The stats in plain Python (regexes, slices, Counter): the definition of every value."""
@@ -228,7 +214,7 @@ class Metrics:
             stats["votes"], stats["votes_norm"] = votes, norm
         return stats
 
-    def word_stats(self, text: str) -> dict[str, Any]:  # the reference of _word_stats_compiled
+    def word_stats(self, text: str) -> dict[str, Any]:
         """Metrics over segmenter words (punctuation tokens excluded)."""
         assert self.segmenter is not None
         words = [w for w in self.segmenter.cut(text) if w.isalnum() or not PUNCT_TOKEN_RE.match(w)]
@@ -253,8 +239,6 @@ class _Kernel:
 
         self.np = np
         self.code_points = kernel.code_points
-        self.class_counts = kernel.class_counts
-        self.char_rep_numerator = kernel.char_rep_numerator
-        self.word_counts = kernel.word_counts
+        self.record_counts = kernel.record_counts
         self.table = kernel.class_table()
         self.stopwords = kernel.stopword_table(stopwords)

@@ -270,3 +270,28 @@ def _fill_stop_slots(slots: Any, cp: Any, starts: Any, lens: Any) -> None:
         while slots[j] != -1:
             j = (j + 1) & mask
         slots[j] = w
+
+
+@njit(cache=True, nogil=True)
+def record_counts(cp: Any, n_instruction: int, n_output: int, with_words: bool, table: Any, char_n: int,
+                  word_n: int, stop_slots: Any, stop_cp: Any, stop_start: Any, stop_len: Any) -> tuple:
+    """Everything the metrics count for one record, in one call: `cp` holds the instruction's,
+    then the output's code points, then (when `with_words`) the output's tokens joined by NUL.
+    Returns the instruction's (whitespace, ideographs, kana/hangul), the output's (whitespace,
+    ideographs, kana/hangul, special, punctuation), `char_rep_numerator` of the output, and
+    `word_counts` of the tokens (zeros without words); the first value is -1 when a code point
+    lies beyond the table."""
+    split = n_instruction + n_output
+    i_space, i_ideo, i_kana, _, _ = class_counts(cp[:n_instruction], table)
+    o_space, o_ideo, o_kana, o_special, o_punct = class_counts(cp[n_instruction:split], table)
+    if i_space < 0 or o_space < 0:
+        return -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+    words = total_len = stop = repeated = 0
+    if with_words:
+        words, total_len, stop, repeated = word_counts(cp[split:], table, word_n, stop_slots, stop_cp, stop_start,
+                                                       stop_len)
+        if words < 0:
+            return -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+    char_num = char_rep_numerator(cp[n_instruction:split], char_n)
+    return (i_space, i_ideo, i_kana, o_space, o_ideo, o_kana, o_special, o_punct, char_num,
+            words, total_len, stop, repeated)
