@@ -6,6 +6,7 @@ which keeps the hot loops cheap; the clean stage keeps strings free of control c
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -55,3 +56,33 @@ def row_json(row: dict[str, Any]) -> bytes:
             pass
     record = row_to_record(row)
     return record.__pydantic_serializer__.to_json(record)
+
+
+# A row line as the runner writes it: {"id":…,"source":…, …,"stats":{…},"drop_reason":null}.
+_SOURCE_HEAD = re.compile(rb'\{"id":"(?:[^"\\]|\\.)*","source":("(?:[^"\\]|\\.)*"),')
+_STATS_KEY = b',"stats":'
+_KEPT_TAIL = b',"drop_reason":null}'
+
+
+def source_and_stats(line: bytes) -> tuple[str, dict[str, Any]] | None:
+    """(source, stats) of a kept row line without parsing its record (what the filter needs), or
+    None when the line is not laid out as the runner writes kept rows (then parse it whole).
+
+    Exact: JSON escapes every quote inside a string, so `,"stats":` and the anchored head occur
+    only as keys; the bytes from the last `,"stats":` to the closing `,"drop_reason":null}` parse
+    as one JSON value only when that key is the row's own (a nested key would leave the closing
+    brace of its container in the slice, which orjson rejects)."""
+    end = len(line) - 1 if line.endswith(b"\n") else len(line)
+    if not line.endswith(_KEPT_TAIL, 0, end):
+        return None
+    at = line.rfind(_STATS_KEY, 0, end)
+    head = _SOURCE_HEAD.match(line)
+    if at < 0 or head is None:
+        return None
+    try:
+        stats = orjson.loads(line[at + len(_STATS_KEY):end - len(_KEPT_TAIL)])
+    except orjson.JSONDecodeError:
+        return None
+    if type(stats) is not dict:
+        return None
+    return orjson.loads(head.group(1)), stats

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import import_module
 from itertools import islice
 from pathlib import Path
@@ -28,7 +28,7 @@ import orjson
 
 from curation.pipeline.executors import Executor, LocalExecutor
 from curation.pipeline.recipe import Recipe
-from curation.pipeline.rows import row_json, row_to_record
+from curation.pipeline.rows import row_json, row_to_record, source_and_stats
 from curation.pipeline.rundir import RunDir
 from curation.pipeline.runner import (
     Dropped,
@@ -43,7 +43,7 @@ from curation.pipeline.runner import (
     upstream_shards,
 )
 from curation.pipeline.storage import AnyPath
-from curation.stages.filters import decide
+from curation.stages.filters import FilterPlan, decide
 from schemas import CLEANED_FIELDS, InvalidItem, text_rule_violation, truncate_raw
 
 # Sections a later stage owns: name -> "module:function" building a Stage named like the section
@@ -185,12 +185,25 @@ def filter_row(row: dict[str, Any], recipe: Recipe) -> tuple[str, str] | None:
 @dataclass(frozen=True)
 class FilterLine:
     recipe: Recipe
+    plans: dict[str, FilterPlan] = field(default_factory=dict, compare=False, repr=False)
+
+    def _plan(self, source: str) -> FilterPlan:
+        plan = self.plans.get(source)
+        if plan is None:
+            plan = self.plans[source] = FilterPlan(self.recipe.for_source(source).filter)
+        return plan
 
     def __call__(self, line: bytes, location: str) -> Outcome:
+        # A kept row needs only its source and stats: read just those (rows.source_and_stats).
+        quick = source_and_stats(line)
+        if quick is not None:
+            source, stats = quick
+            if self._plan(source).decide(stats) is None:
+                # The upstream line is this record as the runner serialised it: write it as is.
+                return KeptRaw(line[:-1] if line.endswith(b"\n") else line, source)
         row = orjson.loads(line)
-        verdict = filter_row(row, self.recipe)
+        verdict = self._plan(row["source"]).decide(row.get("stats", {}))
         if verdict is None:
-            # The upstream line is this record as the runner serialised it: write it as is.
             return KeptRaw(line[:-1] if line.endswith(b"\n") else line, row["source"])
         return Dropped(row_to_record(row), *verdict)
 
