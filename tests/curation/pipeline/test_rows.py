@@ -54,13 +54,18 @@ def test_source_and_stats_reads_what_the_full_parse_reads_or_declines() -> None:
         _row(),
     ]
     rows[1]["provenance"]["extra"]["stats"] = {"votes": 3}  # a nested "stats" key before the row's own
-    rows[3]["source"] = 'odd"\\source\u2028'
+    rows[3]["source"] = "知乎\u2028"
     rows[3]["record"]["output"] = tricky
+    rows[3]["id"] = "id with , \",\"source\":\"x"
     for row in rows:
         line = row_json(row) + b"\n"
         full = orjson.loads(line)
-        assert source_and_stats(line) == (full["source"], full["stats"])
-        assert source_and_stats(line[:-1]) == (full["source"], full["stats"])
+        expected = None if "\"" in row["id"] else (full["source"], full["stats"])  # escapes: declined
+        assert source_and_stats(line) == expected
+        assert source_and_stats(line[:-1]) == expected
+    escaped = _row(words=1)
+    escaped["source"] = 'odd"source'
+    assert source_and_stats(row_json(escaped)) is None
     dropped = _row(words=1)
     dropped["drop_reason"] = "char_repetition"
     no_stats_last = {k: v for k, v in _row(words=1).items() if k != "stats"}
