@@ -94,11 +94,12 @@ def votes_norm(extra: dict[str, Any], keys: list[str], cap: float) -> tuple[floa
 class Metrics:
     """Computes the stats dict for one record; build once per process (loads models).
 
-    `compiled` (the default) counts with the numba kernels of `curation.text.kernel` (same
-    values: the Python code below is their reference, used when `compiled=False` and for a text
-    with a code point beyond the kernels' class table)."""
+    `compiled` counts with the numba kernels of `curation.text.kernel` (same values; worth their
+    ~1.5 s start-up only over many records, so the clean stage decides): the Python code below is
+    their reference, used when `compiled=False` and for a text with a code point beyond the
+    kernels' class table."""
 
-    def __init__(self, config: MetricsConfig, *, compiled: bool = True) -> None:
+    def __init__(self, config: MetricsConfig, *, compiled: bool = False) -> None:
         self.config = config
         self.segmenter: Segmenter | None = get_segmenter(config.segmenter) if config.segmenter else None
         self.langid: LangID | None = get_langid(config.langid) if config.langid else None
