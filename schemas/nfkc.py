@@ -51,7 +51,7 @@ def _ranges(cps: list[int]) -> list[tuple[int, int]]:
 
 @cache
 def _tables() -> tuple[re.Pattern[str], re.Pattern[str], dict[str, str]]:
-    """(not-simple characters, simple characters that change, their NFKC)."""
+    """(not-simple characters, not-simple or changing characters, the changing ones' NFKC)."""
     seconds = _composition_seconds()
     hard: list[int] = []
     changes: dict[str, str] = {}
@@ -69,16 +69,27 @@ def _tables() -> tuple[re.Pattern[str], re.Pattern[str], dict[str, str]]:
     hard_class = "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
                          for a, b in _ranges(hard))
     hard_re = re.compile(f"[{hard_class}]")  # BMP only: sre's fast table (astral chars: see nfkc)
-    change_re = re.compile("[" + "".join(re.escape(c) for c in sorted(changes)) + "]")
-    return hard_re, change_re, changes
+    change_class = "".join(re.escape(c) for c in sorted(changes))
+    # every character that is not simple-and-unchanged, found in one scan of the text
+    special_re = re.compile(f"[{hard_class}{change_class}]|{ASTRAL.pattern}")
+    return hard_re, special_re, changes
 
 
 def nfkc(text: str) -> str:
-    """`unicodedata.normalize("NFKC", text)`, without decomposing characters that do not change."""
+    """`unicodedata.normalize("NFKC", text)`, without decomposing characters that do not change.
+
+    One regex scan finds the characters that are not simple-and-unchanged; when they are all
+    simple, each distinct one is replaced by its NFKD with `str.replace` (an NFKD holds no
+    character that changes again, so the order of the replacements does not matter)."""
     if text.isascii():
         return text
-    hard_re, change_re, changes = _tables()
-    if hard_re.search(text) is not None or ASTRAL.search(text) is not None:
+    hard_re, special_re, changes = _tables()
+    found = special_re.findall(text)
+    if not found:
+        return text
+    joined = "".join(found)
+    if hard_re.search(joined) is not None or ASTRAL.search(joined) is not None:
         return unicodedata.normalize("NFKC", text)
-    get = changes.__getitem__
-    return change_re.sub(lambda m: get(m.group()), text)
+    for char in set(found):
+        text = text.replace(char, changes[char])
+    return text

@@ -201,13 +201,13 @@ class CuratedRecord(BaseModel):
         )
 
 
-_RELEASE_METADATA = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # = json.dumps(..., same options)
+RELEASE_METADATA_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # = json.dumps(..., same options)
 
 
 def release_metadata(record_id: str, source: str, source_metadata: str, provenance: dict[str, Any]) -> str:
     """A released row's `metadata`: id, source, the record's own metadata and its provenance (as
     `Provenance.model_dump(exclude_none=True, exclude_defaults=True)` gives it), as sorted JSON."""
-    return _RELEASE_METADATA.encode(
+    return RELEASE_METADATA_ENCODER.encode(
         {"cqia_id": record_id, "source": source, "source_metadata": source_metadata, "provenance": provenance})
 
 

@@ -13,11 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
+import orjson
 from pydantic import ValidationError
 
 from schemas import RAW_TEXT, CuratedRecord, InstructionRecord, InvalidItem, Provenance, make_record_id
+from schemas.redact import redact_url
 from sources.filecommon import file_time
-from sources.fileread import Item, iter_items, reject
+from sources.fileread import Item, LineRange, iter_items, reject
 from sources.settings import SourceSettings
 
 ImportFormat = Literal["coig-cqia", "alpaca", "sharegpt"]
@@ -177,30 +179,104 @@ def _build(
 
 
 def iter_import(
-    paths: list[Path],
+    paths: list[Path | LineRange],
     fmt: str,
     source: str,
     settings: SourceSettings,
     *,
     answer_from: str | None = None,
-) -> Iterator[CuratedRecord | InvalidItem]:
+    as_json: bool = False,
+) -> Iterator[CuratedRecord | bytes | InvalidItem]:
     """Records (or InvalidItems naming file:line / file#index and reason) from instruction files, in order.
 
     Files are streamed through `sources.fileread`: a bad file or item is one located reject and
-    reading goes on.
+    reading goes on. A path may be a `LineRange` of a large JSON Lines file (`split_json_lines`).
+    `as_json`: a record whose fields need no model check (see `_FastRecords`) comes as the JSON
+    line `CuratedRecord` would serialise to (bytes, no newline) instead of a model.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown import format {fmt!r}; choose one of {FORMATS}")
     check_source_name(source)
     mapper = {"alpaca": _map_alpaca, "sharegpt": _map_sharegpt}.get(fmt)
     for path in paths:
+        file = path.path if isinstance(path, LineRange) else Path(path)
         fetched_at: str | None = None
+        fast: _FastRecords | None = None
         for entry in iter_items(path, source):
             if isinstance(entry, InvalidItem):
                 yield entry
                 continue
-            fetched_at = fetched_at or file_time(path)
+            if fetched_at is None:
+                fetched_at = file_time(file)
+                if as_json and mapper is not None:
+                    fast = _FastRecords.for_file(fmt, source, settings, answer_from, fetched_at)
+            if fast is not None:
+                line = fast.record_json(entry, mapper)
+                if line is not None:
+                    yield line
+                    continue
             yield _import_item(entry, fmt, mapper, source, settings, answer_from, fetched_at)
+
+
+class _FastRecords:
+    """Record JSON straight from an alpaca/sharegpt item, without building the models.
+
+    The mapped fields are three strings; everything else a record holds comes from the settings
+    and is the same for every item, so it is validated once here, through the models (a probe
+    record). Per item only the models' remaining checks are left: instruction and output not
+    blank. An item that fails one, or whose extra values orjson cannot write, takes the model path
+    (`_import_item`), so rejects and their messages stay the model's. The dicts are laid out as
+    the models' fields, and orjson writes JSON values as pydantic-core does (tested byte-equal
+    against the model path), so the bytes are the model's.
+    """
+
+    def __init__(self, fmt: str, source: str, record: dict[str, Any], provenance: dict[str, Any]) -> None:
+        self.fmt, self.source = fmt, source
+        self.record, self.provenance = record, provenance
+
+    @classmethod
+    def for_file(cls, fmt: str, source: str, settings: SourceSettings, answer_from: str | None,
+                 fetched_at: str | None) -> _FastRecords | None:
+        try:
+            record = _build({"instruction": "x", "input": "", "output": "x"}, fmt=fmt, settings=settings,
+                            answer_from=answer_from)
+            provenance = Provenance(fetched_at=fetched_at, raw_sha256="", license=settings.license)
+        except ValidationError:
+            return None  # every item fails the same way: the model path says how
+        if tuple(record.model_dump()) != _RECORD_FIELDS or record.human_verified:
+            return None  # pragma: no cover - the models changed: the fast path does not know them
+        return cls(fmt, source, record.model_dump(), provenance.model_dump())
+
+    def record_json(self, item: Item, mapper: Any) -> bytes | None:
+        obj = item.value
+        if type(obj) is not dict:
+            return None
+        try:
+            fields, extra = mapper(obj)
+        except ItemError:
+            return None
+        instruction, input_, output = fields["instruction"], fields["input"], fields["output"]
+        if not instruction.strip() or not output.strip():
+            return None
+        record = dict(self.record)
+        record["instruction"], record["input"], record["output"] = instruction, input_, output
+        provenance = dict(self.provenance)
+        provenance["raw_sha256"] = hashlib.sha256(item.raw).hexdigest()
+        provenance["location"] = redact_url(item.location)
+        if item.encoding not in ("utf-8", "parquet"):
+            extra["encoding"] = item.encoding
+        provenance["extra"] = {"import_format": self.fmt, **extra}
+        row = {
+            "id": make_record_id(self.source, content="\x1f".join((instruction, input_, output))),
+            "source": self.source, "record": record, "provenance": provenance, "stats": {}, "drop_reason": None,
+        }
+        try:
+            return orjson.dumps(row)
+        except (orjson.JSONEncodeError, TypeError):  # e.g. an integer beyond 64 bits: the model path
+            return None
+
+
+_RECORD_FIELDS = tuple(InstructionRecord.model_fields)
 
 
 def _import_item(item: Item, fmt: str, mapper: Any, source: str, settings: SourceSettings,

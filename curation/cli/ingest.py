@@ -6,6 +6,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,6 +16,7 @@ import typer
 from curation.cli.common import ExecutorOpt, RayAddressOpt, console, fail, stage_executor, stage_table
 from curation.pipeline.rundir import RunDir
 from curation.pipeline.runner import (
+    KeptRaw,
     Stage,
     failed_calls_note,
     file_inputs,
@@ -42,9 +44,28 @@ class FilesTask:
         return skip_outcomes(self.iterate(self.paths), skip)
 
 
-def file_tasks(paths: list[Path], iterate: Callable[[list[Path]], Iterable[Any]]) -> list[FilesTask]:
-    """One task per ~64 MB of input files, in input order (a big dump is a task of its own)."""
-    return [FilesTask(group, iterate) for group in group_files(list(paths))]
+def file_tasks(paths: list[Path], iterate: Callable[[list[Path]], Iterable[Any]],
+               lines_per_task: int | None = None) -> list[FilesTask]:
+    """One task per ~64 MB of input files, in input order (a big dump is a task of its own).
+
+    With `lines_per_task` (sources whose iterator takes `LineRange`s: `ingest import`), a JSON
+    Lines file longer than that is split into tasks of that many lines, so every worker reads
+    part of it; the tasks' outputs, in order, are the file's."""
+    if not lines_per_task:
+        return [FilesTask(group, iterate) for group in group_files(list(paths))]
+    from sources.fileread import split_json_lines
+
+    tasks: list[FilesTask] = []
+    whole: list[Path] = []
+    for path in paths:
+        ranges = split_json_lines(path, lines_per_task)
+        if ranges is None:
+            whole.append(path)
+            continue
+        tasks += [FilesTask(group, iterate) for group in group_files(whole)]
+        tasks += [FilesTask([part], iterate) for part in ranges]  # type: ignore[list-item]
+        whole = []
+    return tasks + [FilesTask(group, iterate) for group in group_files(whole)]
 
 
 def run_source_stage(run_dir: Path, stage: Stage, *, force: bool, progress: bool = True,
@@ -127,7 +148,9 @@ class _Import:
     def __call__(self, paths: list[Path]) -> Iterable[Any]:
         from sources.instruct_import import iter_import
 
-        return iter_import(paths, self.fmt, self.source, self.settings, answer_from=self.answer_from)
+        source = self.source
+        for out in iter_import(paths, self.fmt, source, self.settings, answer_from=self.answer_from, as_json=True):
+            yield KeptRaw(out, source) if type(out) is bytes else out
 
 
 @app.command("import")
@@ -157,10 +180,14 @@ def import_(
         fail(f"input file(s) not found: {', '.join(missing)}")
     settings = load_settings(source if source in known_sources() else "imported")
     try:
+        # the inputs' sha256 (hashlib lets go of the GIL) while the files are planned into tasks
+        with ThreadPoolExecutor(1) as hashing:
+            inputs = hashing.submit(file_inputs, paths)
+            tasks = file_tasks(paths, _Import(fmt, source, settings, answer_from), lines_per_task=shard_size)
         stage = Stage(
             name=f"ingest-{source}",
-            tasks=file_tasks(paths, _Import(fmt, source, settings, answer_from)),
-            inputs=file_inputs(paths),
+            tasks=tasks,
+            inputs=inputs.result(),
             params={"format": fmt, "source": source, "answer_from": answer_from, "settings": settings.name},
             shard_size=shard_size,
         )

@@ -45,6 +45,15 @@ def card_summary(run: RunDir, stages: list[str], lengths: Mapping[str, Mapping[s
     return {"funnel": funnel(run, stages), "records": {"by_source": by_source}}
 
 
+def load_figure_code() -> None:
+    """Import the figure code (matplotlib: about a second here, where bytecode is compiled at each
+    start). A build calls it once its workers run, so the figures at its end do not wait for it.
+    Not in a thread: workers forked while another thread imports could inherit a held import lock."""
+    from curation.report.figures import load_pyplot
+
+    load_pyplot()
+
+
 def write_assets(out: Path, run: RunDir, stage: str, manifests: list[dict[str, Any]],
                  lengths: Mapping[str, Mapping[str, Iterable[int]]], configs: list[dict[str, Any]],
                  *, dataset_license: str, figures: bool = True) -> dict[str, str]:

@@ -59,6 +59,12 @@ def _pyplot() -> Any:
     return plt
 
 
+def load_pyplot() -> None:
+    """Import matplotlib and pick the fonts now (about a second here, where bytecode is compiled at
+    each start): a caller with other work under way can do it in a thread before drawing."""
+    _pyplot()
+
+
 def _render(fig: Any, name: str, title: str, alt: str) -> Figure:
     plt = _pyplot()
     fig.tight_layout()

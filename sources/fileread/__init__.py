@@ -9,6 +9,7 @@ stream (memory is one item plus a read buffer), and the encoding is decided once
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,12 +17,13 @@ from schemas import InvalidItem
 from sources.fileread.csv_rows import iter_csv_file
 from sources.fileread.encoding import Encoding, detect_bytes_encoding, detect_file_encoding
 from sources.fileread.item import MAX_ITEM_DEPTH, Item, depth_of, raw_text, reject
-from sources.fileread.json_items import iter_json_file, iter_jsonl_file
+from sources.fileread.json_items import iter_json_file, iter_jsonl_file, looks_like_json_lines
+from sources.fileread.line_ranges import LineRange, iter_jsonl_range, split_lines
 from sources.fileread.parquet_rows import iter_parquet_file
 
 __all__ = [
-    "MAX_ITEM_DEPTH", "Encoding", "Item", "depth_of", "detect_bytes_encoding", "detect_file_encoding",
-    "iter_csv", "iter_items", "iter_json", "iter_jsonl", "iter_parquet", "raw_text", "reject",
+    "MAX_ITEM_DEPTH", "Encoding", "Item", "LineRange", "depth_of", "detect_bytes_encoding", "detect_file_encoding",
+    "iter_csv", "iter_items", "iter_json", "iter_jsonl", "iter_parquet", "raw_text", "reject", "split_json_lines",
 ]
 
 SUFFIXES = (".json", ".jsonl", ".ndjson", ".parquet", ".csv")
@@ -69,8 +71,31 @@ def iter_parquet(path: Path, source: str | None = None) -> Iterator[Item | Inval
         yield reject(str(path), "unreadable", f"cannot read the file: {exc.strerror or exc}", source)
 
 
-def iter_items(path: Path, source: str | None = None) -> Iterator[Item | InvalidItem]:
-    """Items of a .json, .jsonl/.ndjson or .parquet file, chosen by suffix; other suffixes → a reject."""
+def split_json_lines(path: Path, lines_per_range: int) -> list[LineRange] | None:
+    """A large JSON Lines file (.jsonl/.ndjson, or .json holding JSON Lines) as line ranges that
+    `iter_items` reads one by one (see `line_ranges`), or None to read it whole (other formats,
+    small files, files that are not plain UTF-8 or cannot be read)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix not in (".json", ".jsonl", ".ndjson"):
+            return None
+        if suffix == ".json":  # JSON Lines named .json? (an array or object is streamed whole)
+            with path.open("rb") as handle:
+                bom = handle.read(3) == codecs.BOM_UTF8
+            # structure only: split_lines reads nothing but UTF-8, where these bytes are the file's
+            if not looks_like_json_lines(path, Encoding("utf-8-sig", bom=3) if bom else Encoding("utf-8")):
+                return None
+        return split_lines(path, lines_per_range)
+    except OSError:
+        return None  # read whole: the reader names the problem as a located reject
+
+
+def iter_items(path: Path | LineRange, source: str | None = None) -> Iterator[Item | InvalidItem]:
+    """Items of a .json, .jsonl/.ndjson or .parquet file, chosen by suffix; other suffixes → a reject.
+    A `LineRange` (from `split_json_lines`) yields that part of its file's items."""
+    if isinstance(path, LineRange):
+        return iter_jsonl_range(path, source)
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".parquet":

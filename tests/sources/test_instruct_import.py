@@ -151,3 +151,71 @@ def test_coig_cqia_expert_answers_are_human_with_the_upstream_value_kept(samples
     assert len(expert) == 16
     assert all(r.record.answer_from == "human" and r.provenance.extra["answer_from_upstream"] == "expert" for r in expert)
     assert all("answer_from_upstream" not in r.provenance.extra for r in records if r not in expert)
+
+
+# Hand-written items for the fast path: values whose JSON forms could differ between orjson and
+# pydantic-core (floats, big integers, escapes, control and line-separator characters), items the
+# models reject, and the optional alpaca/sharegpt members that land in provenance.
+_EDGE_ALPACA = [
+    {"instruction": "浮点", "input": "", "output": "值", "history": [[1e16, 0.1], [-0.0, 1.5e-7], [1e308, 5e-324]]},
+    {"instruction": "整数", "output": "值", "system": "s", "history": [[2**63 - 1, -(2**63)], [2**63, 2**64 - 1]]},
+    {"instruction": "转义 \" \\ / \b\f\n\r\t \x00\x1f\x7f\x80\x9f \u2028\u2029 \ufeff", "input": None, "output": "😀𠀀"},
+    {"instruction": "全角　空格", "input": "ＡＢＣ，１２３", "output": "（第一题）…"},
+    {"instruction": "\u3000 ", "output": "只有全角空格的问题"},
+    {"instruction": "空回答", "output": " \n\t"},
+    {"instruction": "类型", "output": 42},
+    {"instruction": "嵌套", "output": "值", "history": [{"a": [{"b": None, "c": True, "d": False}]}], "extra": "ignored"},
+    {"instruction": "空的可选项", "output": "值", "system": "", "history": []},
+    {"output": "缺少问题"},
+]
+_EDGE_SHAREGPT = [
+    {"conversations": [{"from": "human", "value": "问"}, {"from": "gpt", "value": "答"}], "tools": [{"x": 1.25e-3}]},
+    {"messages": [{"role": "system", "content": "系统"}, {"role": "user", "content": [{"type": "text", "text": "部"},
+                  {"type": "text", "text": "分"}]}, {"role": "assistant", "content": "答"}]},
+    {"conversations": [{"from": "human", "value": "偏好"}], "chosen": {"from": "gpt", "value": "好"}, "rejected": "坏"},
+    {"conversations": [{"from": "human", "value": "问"}, {"from": "gpt", "value": "  "}]},
+    {"conversations": [{"from": "gpt", "value": "没有问题"}]},
+    {"conversations": "not a list"},
+]
+
+
+def _edge_file(tmp_path: Path, name: str, rows: list) -> Path:
+    path = tmp_path / name
+    lines = [json.dumps(row, ensure_ascii=False) for row in rows]
+    lines += ['{"instruction": "大整数", "output": "值", "history": [123456789012345678901234567890]}', "[1, 2]", "{bad"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_fast_path_writes_exactly_the_model_bytes(samples_dir: Path, tmp_path: Path) -> None:
+    """`as_json` output is, item by item, the model path's record serialised as the runner does
+    (pydantic-core) or the very same reject: over every real instruction sample and edge items."""
+    files = {"alpaca": [_edge_file(tmp_path, "edge.jsonl", _EDGE_ALPACA)],
+             "sharegpt": [_edge_file(tmp_path, "edge_sharegpt.jsonl", _EDGE_SHAREGPT)]}
+    for path in sorted((samples_dir / "instruct_zh").iterdir()) + sorted((samples_dir / "coig_cqia").iterdir()):
+        for fmt in files:
+            files[fmt].append(path)
+    fast_records = 0
+    for fmt, paths in files.items():
+        for answer_from in (None, "llm"):
+            slow = list(iter_import(paths, fmt, "demo", SETTINGS, answer_from=answer_from))
+            fast = list(iter_import(paths, fmt, "demo", SETTINGS, answer_from=answer_from, as_json=True))
+            assert len(slow) == len(fast)
+            for model, out in zip(slow, fast, strict=True):
+                if isinstance(out, bytes):
+                    assert isinstance(model, CuratedRecord)
+                    assert out == model.__pydantic_serializer__.to_json(model), model.provenance.location
+                    fast_records += 1
+                else:
+                    assert out == model
+    assert fast_records > 1000  # the fast path is taken for the plain items
+    assert any(isinstance(x, InvalidItem) and x.reason == "schema" for x in fast)  # blank output: model path
+
+
+def test_fast_path_is_off_when_the_settings_do_not_validate(samples_dir: Path) -> None:
+    """A setting the model rejects (an empty domain) fails every item: on the model path, with its message."""
+    path = samples_dir / "instruct_zh" / "llama-factory__alpaca_zh_demo.json"
+    bad = SETTINGS.model_copy(update={"domain": []})
+    slow = list(iter_import([path], "alpaca", "demo", bad))
+    fast = list(iter_import([path], "alpaca", "demo", bad, as_json=True))
+    assert fast == slow and all(isinstance(x, InvalidItem) and x.reason == "schema" for x in fast)

@@ -82,6 +82,8 @@ class _Buckets:
 
     def add(self, entries: np.ndarray) -> None:
         which = entries["key"] % np.uint64(len(self.files))
+        if len(self.files) <= 1 << 16:  # 16-bit values: numpy's stable sort is a radix sort
+            which = which.astype(np.uint16)
         order = np.argsort(which, kind="stable")  # stable: rows stay ascending inside a bucket
         bounds = np.searchsorted(which[order], np.arange(len(self.files) + 1))
         for i, handle in enumerate(self.files):
@@ -92,8 +94,28 @@ class _Buckets:
         return np.fromfile(self.paths[i], dtype=self.dtype)
 
 
+def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """`np.isin(values, sorted_set)` for a sorted `sorted_set`, without sorting `values`."""
+    if not len(sorted_set):
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return sorted_set[at] == values
+
+
+def _repeated(keys: np.ndarray) -> np.ndarray:
+    """Positions (ascending) of the entries whose key occurs twice or more, from one plain sort."""
+    by_key = np.argsort(keys)
+    sorted_keys = keys[by_key]
+    repeat = sorted_keys[1:] == sorted_keys[:-1]
+    in_run = np.zeros(len(keys), dtype=bool)
+    in_run[1:] |= repeat
+    in_run[:-1] |= repeat
+    return np.sort(by_key[in_run])
+
+
 def _exact_duplicates(bucket: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(rows, their representative) of the exact duplicates in one bucket (rows ascending)."""
+    bucket = bucket[_repeated(np.ascontiguousarray(bucket["key"]))]  # a unique key is its own group
     if not len(bucket):
         return np.empty(0, np.int64), np.empty(0, np.int64)
     _, groups = np.unique(bucket["key"], return_inverse=True)
@@ -104,6 +126,11 @@ def _exact_duplicates(bucket: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _band_pairs(bucket: np.ndarray) -> np.ndarray:
     """Star edges (smallest row, other row) of every (band, key) group of two or more."""
+    # Only entries whose key occurs twice or more can be in such a group: pick them out with one
+    # plain (unstable, fast) sort of the keys, few are left, then group those as before.
+    bucket = bucket[_repeated(np.ascontiguousarray(bucket["key"]))]  # still in bucket order
+    if not len(bucket):
+        return np.empty((0, 2), dtype=np.int64)
     order = np.lexsort((bucket["key"], bucket["band"]))  # stable: the smallest row first
     keys, bands = bucket["key"][order], bucket["band"][order]
     same = np.concatenate(([False], (keys[1:] == keys[:-1]) & (bands[1:] == bands[:-1])))
@@ -223,7 +250,7 @@ def _cluster(config: DedupConfig, shards: list[ShardKeys], per_bucket: int, fold
         pending: list[np.ndarray] = []
         for i in range(len(band_b.paths)):
             bucket = band_b.read(i)
-            bucket = bucket[~np.isin(bucket["row"], dup_rows)]  # exact duplicates: their representative stands
+            bucket = bucket[~_member(bucket["row"], dup_rows)]  # exact duplicates: their representative stands
             pending.append(_band_pairs(bucket))
             del bucket
             if sum(len(p) for p in pending) > max(len(pairs), 1 << 16):

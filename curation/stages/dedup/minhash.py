@@ -5,6 +5,8 @@ and per permutation loop. Here a batch of documents becomes one array of code po
 hashes are a polynomial over shifted views of that array; the `num_perm` permutations are
 `(a * h + b) mod 2**32` applied to cache-sized blocks, and per-document minima come from
 `np.minimum.reduceat` along the contiguous axis. Everything is deterministic given `seed`.
+`MinHasher.signatures` runs the same computation compiled (minhash_jit.py) when numba is
+installed; the numpy code here is its reference (`signatures_numpy`, tests compare the two).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
+
+from curation.stages.dedup import minhash_jit
 
 _MASK32 = np.uint64(0xFFFFFFFF)
 _MIX = np.uint64(0xBF58476D1CE4E5B9)
@@ -101,7 +105,20 @@ class MinHasher:
         return ngram_hashes(units, lengths, self.ngram, self.seed)
 
     def signatures(self, texts: Sequence[str]) -> np.ndarray:
-        """One row per text; empty texts get an all-0xFFFFFFFF row (callers must exclude them)."""
+        """One row per text; empty texts get an all-0xFFFFFFFF row (callers must exclude them).
+        Computed by the compiled kernel (minhash_jit.py) when numba is installed, else by numpy:
+        the same values either way."""
+        kernel = minhash_jit.load()
+        if kernel is None:
+            return self.signatures_numpy(texts)
+        units, lengths = self._units(texts)
+        sig = np.full((len(lengths), self.num_perm), 0xFFFFFFFF, dtype=np.uint32)
+        mult = _odd_multipliers(np.random.default_rng([self.seed, 0x5EED, self.ngram]), self.ngram)
+        kernel(np.ascontiguousarray(units, dtype=np.uint64), lengths, self.ngram, mult, self.a, self.b, sig)
+        return sig
+
+    def signatures_numpy(self, texts: Sequence[str]) -> np.ndarray:
+        """`signatures` in numpy only (the reference the kernel is tested against)."""
         hashes, counts = self.shingles(texts)
         return self.signatures_from_shingles(hashes, counts)
 

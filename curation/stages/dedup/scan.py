@@ -7,7 +7,7 @@ hashing them; only compact arrays (ids, lengths, votes, 64-bit keys, signatures)
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +18,8 @@ import xxhash
 from curation.stages.dedup.config import DedupConfig
 from curation.stages.dedup.lsh import band_keys
 from curation.stages.dedup.minhash import MinHasher
-from curation.text.normalize import fold_script, normalize_text, record_text
+from curation.stages.dedup.normalize_jit import normalize_texts
+from curation.text.normalize import fold_script, record_text
 
 
 @dataclass
@@ -64,21 +65,56 @@ def _keys(texts: Sequence[str]) -> np.ndarray:
     )
 
 
+def _plain_keys(exact: np.ndarray, plain: Sequence[str], folded: np.ndarray) -> np.ndarray:
+    """Keys before folding: those of the few rows folding changed; the others' are their exact keys."""
+    if not folded.any():
+        return exact
+    changed = np.flatnonzero(folded)
+    keys = exact.copy()
+    keys[changed] = _keys([plain[i] for i in changed.tolist()])
+    return keys
+
+
 def scan_rows(rows: Sequence[dict[str, Any]], config: DedupConfig) -> ShardScan:
     """Keys and signatures for CuratedRecord rows (parsed JSON)."""
-    texts = [record_text(r["record"], config.fields) for r in rows]
-    plain = [normalize_text(t) for t in texts]
+    votes = np.fromiter((record_votes(r, config.votes_keys) for r in rows), dtype=np.float64, count=len(rows))
+    return scan_texts([r["id"] for r in rows], [r["source"] for r in rows],
+                      [record_text(r["record"], config.fields) for r in rows], votes, config)
+
+
+def scan_lines(lines: Iterable[bytes], config: DedupConfig) -> ShardScan:
+    """`scan_rows` over JSON lines, parsed one at a time keeping only the fields dedup reads: a
+    shard of parsed rows held at once (~60 objects a row) made every garbage collection walk them
+    all, which cost more than the parsing."""
+    ids: list[str] = []
+    sources: list[str] = []
+    texts: list[str] = []
+    votes: list[float] = []
+    fields, keys = config.fields, config.votes_keys
+    for line in lines:
+        row = orjson.loads(line)
+        ids.append(row["id"])
+        sources.append(row["source"])
+        texts.append(record_text(row["record"], fields))
+        votes.append(record_votes(row, keys))
+    return scan_texts(ids, sources, texts, np.array(votes, dtype=np.float64), config)
+
+
+def scan_texts(ids: list[str], sources: list[str], texts: list[str], votes: np.ndarray,
+               config: DedupConfig) -> ShardScan:
+    """Keys and signatures from each row's id, source, raw text (`record_text`) and votes."""
+    plain = normalize_texts(texts)
     norm = [fold_script(t) for t in plain] if config.fold_script else plain
     exact = _keys(norm)
     folded = np.fromiter((a is not b and a != b for a, b in zip(plain, norm, strict=True)), dtype=bool,
                          count=len(norm))
     scan = ShardScan(
-        ids=[r["id"] for r in rows],
-        sources=[r["source"] for r in rows],
+        ids=ids,
+        sources=sources,
         lengths=np.fromiter(map(len, texts), dtype=np.int32, count=len(texts)),
-        votes=np.fromiter((record_votes(r, config.votes_keys) for r in rows), dtype=np.float64, count=len(rows)),
+        votes=votes,
         exact_keys=exact,
-        plain_keys=_keys(plain) if folded.any() else exact,
+        plain_keys=_plain_keys(exact, plain, folded),
         folded=folded,
         band_keys=None,
         signatures=None,
@@ -94,5 +130,4 @@ def scan_rows(rows: Sequence[dict[str, Any]], config: DedupConfig) -> ShardScan:
 
 def scan_file(path: str, config: DedupConfig) -> ShardScan:
     with open(path, "rb") as handle:
-        rows = [orjson.loads(line) for line in handle]
-    return scan_rows(rows, config)
+        return scan_lines(handle, config)

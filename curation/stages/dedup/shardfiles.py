@@ -18,6 +18,7 @@ locally or on object storage.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 import numpy as np
@@ -85,13 +86,7 @@ def read_signatures(path: AnyPath, layout: Layout) -> np.ndarray:
 
 def encode_runs(values: list[str]) -> list[list[Any]]:
     """['a', 'a', 'b'] -> [['a', 2], ['b', 1]] (sources repeat in long runs)."""
-    runs: list[list[Any]] = []
-    for value in values:
-        if runs and runs[-1][0] == value:
-            runs[-1][1] += 1
-        else:
-            runs.append([value, 1])
-    return runs
+    return [[value, sum(1 for _ in run)] for value, run in groupby(values)]
 
 
 def decode_runs(runs: list[list[Any]]) -> list[str]:

@@ -12,7 +12,7 @@
    decisions of its rows that are in a cluster (`_dedup/decide-NNNNN.json`).
 3. Filter (parallel, the stage's tasks, one per upstream shard): each row kept or dropped with
    the kept record's id as evidence; dropped records go to the runner's rejects with reason
-   `exact_duplicate` or `near_duplicate`.
+   `exact_duplicate` or `near_duplicate`. A row in no cluster is written as its upstream line.
 
 Phases 1 and 2 run when some filter task is pending (a complete stage is skipped without them);
 each leaves a marker, so a killed run resumes where it stopped. `_dedup/` is removed when the
@@ -37,15 +37,16 @@ from curation.pipeline.atomic import atomic_writer, read_json, write_json_atomic
 from curation.pipeline.executors import Executor
 from curation.pipeline.recipe import Recipe
 from curation.pipeline.rundir import RunDir
-from curation.pipeline.runner import Dropped, Kept, Stage, iter_shard_lines, stage_input
+from curation.pipeline.runner import Dropped, Kept, KeptRaw, Stage, iter_shard_lines, stage_input
 from curation.pipeline.storage import AnyPath, mkdirs, rmtree
+from curation.stages.dedup import minhash_jit, normalize_jit
 from curation.stages.dedup import shardfiles as sf
 from curation.stages.dedup.buckets import ShardKeys, cluster_buckets, gather
 from curation.stages.dedup.cluster import EXACT, KEEP, NEAR, REASONS, DedupResult, source_salt
 from curation.stages.dedup.config import DedupConfig
 from curation.stages.dedup.evidence import needed_folding, script_evidence
-from curation.stages.dedup.scan import scan_rows
-from curation.text.normalize import script_backend
+from curation.stages.dedup.scan import scan_lines
+from curation.text.normalize import fold_script, normalize_text, script_backend
 from schemas import CuratedRecord
 
 REPORT = "clusters.jsonl"
@@ -82,8 +83,7 @@ def scan_shard(job: ScanJob, index: int) -> dict[str, Any]:
         meta = read_json(meta_path)
         if meta.get("key") == job.key:
             return {"shard": index, "rows": meta["rows"]}
-    rows = [orjson.loads(line) for line in iter_shard_lines(job.shards[index])]
-    scan = scan_rows(rows, job.config)
+    scan = scan_lines(iter_shard_lines(job.shards[index]), job.config)
     salts = {s: source_salt(s) for s in set(scan.sources)}
     salt = np.array([salts[s] for s in scan.sources], dtype=np.uint64)
     sf.write_keys(_keys_path(job.scratch, index), scan.exact_keys, salt, scan.lengths, scan.votes,
@@ -92,9 +92,9 @@ def scan_shard(job: ScanJob, index: int) -> dict[str, Any]:
         changed = np.flatnonzero(scan.folded)
         write_json_atomic(_fold_path(job.scratch, index),
                           {"rows": changed.tolist(), "plain": [str(k) for k in scan.plain_keys[changed].tolist()]})
-    write_json_atomic(meta_path, {"key": job.key, "rows": len(rows), "ids": scan.ids,
+    write_json_atomic(meta_path, {"key": job.key, "rows": len(scan.ids), "ids": scan.ids,
                                   "sources": sf.encode_runs(scan.sources)})
-    return {"shard": index, "rows": len(rows)}
+    return {"shard": index, "rows": len(scan.ids)}
 
 
 # ---- phase 2: clustering on the compact keys ----------------------------------------------------
@@ -149,12 +149,14 @@ def _cluster_phase(job: ScanJob, rows: list[int], stage_dir: AnyPath) -> dict[st
     id_parts: list[np.ndarray] = []  # of each entry (cluster member), in row order
     sources: list[str] = []
     canonical: dict[str, str] = {}
+    shard_sources: list[list[Any]] = []  # run-encoded, for phase 3's rows outside clusters
     bounds = np.searchsorted(members, [s.start for s in shards] + [sum(rows)])
     for shard in range(len(rows)):
         lo, hi = int(bounds[shard]), int(bounds[shard + 1])
+        meta = read_json(_meta_path(job.scratch, shard))
+        shard_sources.append(meta["sources"])
         if lo == hi:
             continue
-        meta = read_json(_meta_path(job.scratch, shard))
         names = sf.decode_runs(meta["sources"])
         local = (members[lo:hi] - shards[shard].start).tolist()
         id_parts.append(np.array([meta["ids"][i].encode() for i in local], dtype=bytes))
@@ -180,7 +182,8 @@ def _cluster_phase(job: ScanJob, rows: list[int], stage_dir: AnyPath) -> dict[st
             decisions.append([int(members[entry]) - shards[shard].start, int(result.reason[entry]),
                               ids[int(result.kept[entry])], None if math.isnan(sim) else sim,
                               int(result.cluster_size[entry]), needed_folding(result, entry, cfg.threshold)])
-        write_json_atomic(job.scratch / f"decide-{shard:05d}.json", {"rows": rows[shard], "clustered": decisions})
+        write_json_atomic(job.scratch / f"decide-{shard:05d}.json",
+                          {"rows": rows[shard], "clustered": decisions, "sources": shard_sources[shard]})
     bands, band_rows = cfg.band_rows() if cfg.near else (0, 0)
     result.info.update(bands=bands, rows=band_rows, shards=len(rows),
                        cluster_seconds=round(evidence_started - started, 3),
@@ -253,21 +256,40 @@ class DedupTask:
     path: AnyPath
     decisions: AnyPath
 
-    def __call__(self, skip: int) -> Iterator[Kept | Dropped]:
+    def __call__(self, skip: int) -> Iterator[Kept | KeptRaw | Dropped]:
         from curation.pipeline.rows import row_to_record
 
         data = read_json(self.decisions)
         by_row = {d[0]: d for d in data["clustered"]}
+        sources = sf.decode_runs(data.get("sources", []))  # absent: written by an older version
         seen = skip
         for i, line in enumerate(islice(iter_shard_lines(self.path), skip, None), start=skip):
-            # Rows of a completed stage were validated when written: construct, don't re-validate.
-            yield decide_row(row_to_record(orjson.loads(line)), by_row.get(i))
+            decision = by_row.get(i)
+            if decision is None and i < len(sources):
+                # Alone (most rows): the upstream line is this record as the runner serialised
+                # it, unchanged by dedup; written as is (as the filter stage does).
+                yield KeptRaw(line[:-1] if line.endswith(b"\n") else line, sources[i])
+            else:
+                # Rows of a completed stage were validated when written: construct, don't re-validate.
+                yield decide_row(row_to_record(orjson.loads(line)), decision)
             seen = i + 1
         if seen != data["rows"]:
             raise RuntimeError(f"{self.path}: {seen} rows, the dedup scan saw {data['rows']} (upstream changed?)")
 
 
 # ---- the stage -----------------------------------------------------------------------------------
+def _warm(config: DedupConfig) -> None:
+    """Build here, once, what every phase-1 worker would otherwise build for itself (forked workers
+    inherit it, and phase 2 reuses it): the normalisation tables, the OpenCC converters and the
+    compiled kernels (normalize_jit.py, minhash_jit.py)."""
+    if not normalize_jit.warm():
+        normalize_text("Ａ漢字")
+    if config.fold_script:
+        fold_script("軟體")  # traditional: loads both converters
+    if config.near:
+        minhash_jit.warm()
+
+
 def _prepare(run: RunDir, job: ScanJob, stage_dir: AnyPath, executor: Executor) -> None:
     """Phases 1 and 2, each skipped when its markers say it is done."""
     marker = job.scratch / CLUSTERED
@@ -275,6 +297,7 @@ def _prepare(run: RunDir, job: ScanJob, stage_dir: AnyPath, executor: Executor) 
         return
     mkdirs(job.scratch)
     started = time.perf_counter()
+    _warm(job.config)
     rows = [0] * len(job.shards)
     for done in executor.map_unordered(scan_shard, job, list(range(len(job.shards)))):
         rows[done["shard"]] = done["rows"]

@@ -208,3 +208,79 @@ def test_rows_breaking_the_strict_text_rule_take_the_model_path() -> None:
     assert _fast_release_row(orjson.loads(line), []) is None
     assert _fast_release_row({"id": "a"}, []) is None
     assert _fast_release_row([1], []) is None
+
+
+# Every character the JSON encoder treats specially (controls, quote, backslash), its neighbours,
+# and non-ASCII it passes through (ensure_ascii=False): CJK, U+2028, a non-BMP emoji, DEL.
+_TRICKY = "".join(map(chr, range(0x20))) + "\"\\/ ,:{}[]\x7f\x80\u2028\u2029问答😀\U0010ffff"
+
+
+def test_composed_metadata_equals_the_encoder() -> None:
+    """The build composes `metadata` from the encoder's pieces; it must be the encoder's bytes for
+    every provenance shape: values absent, empty, full of escapes, non-string (encoder fallback)."""
+    from curation.release.build import _PROVENANCE_KEYS, _release_metadata
+    from schemas.record import RELEASE_METADATA_ENCODER, release_metadata
+
+    def both(record_id, source, source_metadata, prov):
+        extra_json = RELEASE_METADATA_ENCODER.encode(prov["extra"]) if prov["extra"] else None
+        composed = _release_metadata(record_id, source, source_metadata, prov, extra_json)
+        expected = release_metadata(record_id, source, source_metadata,
+                                    {k: v for k, v in prov.items() if v is not None and (k != "extra" or v)})
+        assert composed == expected
+        return composed
+
+    empty = dict.fromkeys(_PROVENANCE_KEYS) | {"extra": {}}
+    assert both("i", "s", "m", empty) == '{"cqia_id": "i", "provenance": {}, "source": "s", "source_metadata": "m"}'
+    full = {key: f"{key}{_TRICKY}" for key in _PROVENANCE_KEYS} | {
+        "extra": {"z": 1, "a": [None, 1.5, {"k": _TRICKY}], _TRICKY: True, "b": ""}}
+    both(_TRICKY, _TRICKY, _TRICKY, full)
+    both("i", "s", "", full | {"url": "", "author": None, "extra": {"import_format": "alpaca"}})
+    for key in _PROVENANCE_KEYS:  # each value alone, and each dropped
+        both("i", "s", "m", empty | {key: full[key]})
+        both("i", "s", "m", full | {key: None})
+    meta = both("i", "s", "m", empty | {"fetched_at": 5, "license": 1.5})  # not strings: the encoder
+    assert json.loads(meta)["provenance"] == {"fetched_at": 5, "license": 1.5}
+    for char in map(chr, range(0x20)):  # escapes checked by hand: \uXXXX but for the 5 short forms
+        short = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+        escaped = short.get(char, "\\u" + format(ord(char), "04x"))
+        assert both(char, "s", "m", empty).startswith('{"cqia_id": "' + escaped + '"')
+
+
+def test_column_statistics_equal_the_row_by_row_counts() -> None:
+    """The card's per-config statistics are now counted per column in each task; they must be what
+    counting row by row gave (the old `ConfigStats.add`), Counter order (first seen) included."""
+    from collections import Counter
+
+    from curation.release.build import ConfigStats, _ConfigColumns
+
+    def row(i: int) -> dict:
+        return {"instruction": "问" * (i % 7 + 1), "input": "", "output": "答😀" * (i % 5 + 1),
+                "task_type": {"major": [["问答", "翻译"][i % 2], "分类"][: i % 3], "minor": []},
+                "domain": [["通用", "医疗", "法律"][i % 3]] * (i % 2 + 1), "metadata": "{}",
+                "answer_from": ["llm", "human"][i % 3 == 0], "human_verified": i % 4 == 0, "copyright": ""}
+
+    columns, reference = _ConfigColumns(), ConfigStats("c")
+    for i in range(50):
+        license_ = [None, "MIT", "cc-by-4.0", ""][i % 4]
+        extra = [{}, {"review_status": "held"}, {"review_status": "pending", "verified_by": "annotation"},
+                 {"verified_by": "upstream", "annotation": {"conflict": True}}][i % 4]
+        r = row(i)
+        columns.add(r, license_, extra, r["human_verified"])
+        # the old row-by-row counting, verbatim
+        reference.rows += 1
+        if extra.get("review_status"):
+            reference.review_status[extra["review_status"]] += 1
+        reference.human_verified += bool(r["human_verified"])
+        reference.answer_from[r["answer_from"]] += 1
+        reference.licenses[license_ or "unknown"] += 1
+        reference.domains.update(r["domain"])
+        reference.task_major.update(r["task_type"]["major"])
+        reference.instruction_len.append(len(r["instruction"]))
+        reference.output_len.append(len(r["output"]))
+        reference.add_verification(r["human_verified"], extra)
+    stats = columns.stats("c")
+    assert stats == reference and stats.summary() == reference.summary()
+    for name in ("answer_from", "licenses", "domains", "task_major", "review_status", "verification"):
+        assert list(getattr(stats, name).items()) == list(getattr(reference, name).items())
+    # by hand: i % 4 is 0 or 3 (None, "") 13 + 12 times, 1 (MIT) 13 times, 2 12 times
+    assert reference.licenses == Counter({"unknown": 25, "MIT": 13, "cc-by-4.0": 12})

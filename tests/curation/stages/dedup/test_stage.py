@@ -386,3 +386,27 @@ def test_traditional_and_simplified_copies_match_only_with_script_folding(run_di
     assert by_removed[plain_copy.id]["similarity_unfolded"] == 1.0
     summary = json.loads((run.stage_dir("dedup") / SUMMARY).read_text())
     assert summary["script_folded_duplicates"] == 2 and summary["rows_changed_by_script_folding"] >= len(base)
+
+
+def test_rows_outside_clusters_are_written_as_their_upstream_lines(run_dir: Path, samples_dir: Path) -> None:
+    """Phase 3 writes a row that is in no cluster as the upstream line itself (no model round
+    trip): the same bytes the model path writes, and per-source counts still right."""
+    from curation.pipeline.rows import row_json
+
+    base = _real_records(samples_dir, 40)
+    copy = make_record(base[0].record.instruction, base[0].record.output, source="zhihu",
+                       input=base[0].record.input, key="copy")
+    run, manifest, kept, rejects = _run(run_dir, [*base, copy], DedupConfig(workers=2), shard_size=15)
+    upstream = {orjson.loads(line)["id"]: line
+                for path in run.shard_paths("filter") for line in path.read_bytes().splitlines()}
+    written = [line for path in run.shard_paths("dedup") for line in path.read_bytes().splitlines()]
+    assert len(written) == len(base) and set(rejects) == {copy.id}
+    for line in written:
+        row = orjson.loads(line)
+        assert line == row_json(row)  # what the model path writes
+        if row["id"] == base[0].id:  # the cluster's kept row gains its cluster stats
+            assert row["stats"]["dedup_cluster_size"] == 2 and line != upstream[row["id"]]
+        else:
+            assert line == upstream[row["id"]]
+    by_source = manifest["counts"]["by_source"]
+    assert by_source["alpaca"]["kept"] == len(base) and by_source["zhihu"]["dropped_total"] == 1
