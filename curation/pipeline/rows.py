@@ -55,3 +55,39 @@ def row_json(row: dict[str, Any]) -> bytes:
             pass
     record = row_to_record(row)
     return record.__pydantic_serializer__.to_json(record)
+
+
+# A row line as the runner writes it: {"id":…,"source":…, …,"stats":{…},"drop_reason":null}.
+_ID_HEAD = b'{"id":"'
+_SOURCE_KEY = b'","source":"'
+_STATS_KEY = b',"stats":'
+_KEPT_TAIL = b',"drop_reason":null}'
+
+
+def source_and_stats(line: bytes) -> tuple[str, dict[str, Any]] | None:
+    """(source, stats) of a kept row line without parsing its record (what the filter needs), or
+    None when the line is not laid out as the runner writes kept rows (then parse it whole).
+
+    Exact: JSON escapes every quote inside a string, so the first quote after `{"id":"` that no
+    backslash precedes closes the id, `,"stats":` occurs only as a key, and the bytes from the last
+    `,"stats":` to the closing `,"drop_reason":null}` parse as one JSON value only when that key is
+    the row's own (a nested key would leave the closing brace of its container in the slice, which
+    orjson rejects). Ids or sources with escapes take the full parse."""
+    end = len(line) - 1 if line.endswith(b"\n") else len(line)
+    if not line.startswith(_ID_HEAD) or not line.endswith(_KEPT_TAIL, 0, end):
+        return None
+    quote = line.find(b'"', len(_ID_HEAD))
+    if line[quote - 1] == 0x5C or not line.startswith(_SOURCE_KEY, quote):  # 0x5C: a backslash
+        return None
+    start = quote + len(_SOURCE_KEY)
+    stop = line.find(b'"', start)
+    at = line.rfind(_STATS_KEY, 0, end)
+    if stop < 0 or at < 0 or b"\\" in line[start:stop]:
+        return None
+    try:
+        stats = orjson.loads(line[at + len(_STATS_KEY):end - len(_KEPT_TAIL)])
+    except orjson.JSONDecodeError:
+        return None
+    if type(stats) is not dict:
+        return None
+    return line[start:stop].decode(), stats

@@ -16,8 +16,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import import_module
 from itertools import islice
 from pathlib import Path
@@ -27,7 +28,7 @@ import orjson
 
 from curation.pipeline.executors import Executor, LocalExecutor
 from curation.pipeline.recipe import Recipe
-from curation.pipeline.rows import row_json, row_to_record
+from curation.pipeline.rows import row_json, row_to_record, source_and_stats
 from curation.pipeline.rundir import RunDir
 from curation.pipeline.runner import (
     Dropped,
@@ -42,7 +43,7 @@ from curation.pipeline.runner import (
     upstream_shards,
 )
 from curation.pipeline.storage import AnyPath
-from curation.stages.filters import decide
+from curation.stages.filters import FilterPlan, decide
 from schemas import CLEANED_FIELDS, InvalidItem, text_rule_violation, truncate_raw
 
 # Sections a later stage owns: name -> "module:function" building a Stage named like the section
@@ -58,29 +59,37 @@ NOT_STRICT_AFTER_CLEAN = "not_strict_after_clean"
 
 
 # ---- the clean stage (runs in worker processes) -----------------------------------------------
+# The compiled metric kernels (curation.text.kernel) save ~25-55 us per record but cost a worker
+# ~1.5 s to start (importing numba and loading the cached machine code, without bytecode caches):
+# a stage uses them only when each worker has at least this many records to clean. The stats are
+# the same either way (the kernels are tested equal to the Python metrics).
+COMPILED_METRICS_MIN_RECORDS_PER_WORKER = 50_000
+
+
 class _Tools:
     """Per-source cleaner + metrics, built once per process."""
 
-    def __init__(self, recipe: Recipe, source: str) -> None:
+    def __init__(self, recipe: Recipe, source: str, compiled: bool = False) -> None:
         from curation.stages.clean import Cleaner
         from curation.stages.metrics import Metrics
 
         view = recipe.for_source(source)
         self.cleaner = Cleaner(view.clean)
-        self.metrics = Metrics(view.metrics)
+        self.metrics = Metrics(view.metrics, compiled=compiled)
         self.pii = view.pii
 
 
-_WORKER_TOOLS: dict[tuple[bytes, str], _Tools] = {}
+_WORKER_TOOLS: dict[tuple[bytes, str, bool], _Tools] = {}
 
 
-def _tools(recipe_json: bytes, source: str) -> _Tools:
+def _tools(recipe_json: bytes, source: str, compiled: bool = False) -> _Tools:
     """Per-process cache: a worker builds each source's cleaner and metrics once per recipe."""
-    tools = _WORKER_TOOLS.get((recipe_json, source))
+    key = (recipe_json, source, compiled)
+    tools = _WORKER_TOOLS.get(key)
     if tools is None:
         if len(_WORKER_TOOLS) > 64:
             _WORKER_TOOLS.clear()
-        tools = _WORKER_TOOLS[(recipe_json, source)] = _Tools(Recipe.model_validate_json(recipe_json), source)
+        tools = _WORKER_TOOLS[key] = _Tools(Recipe.model_validate_json(recipe_json), source, compiled)
     return tools
 
 
@@ -115,12 +124,12 @@ def clean_row(row: dict[str, Any], tools: _Tools) -> tuple[str, str] | None:
     return None
 
 
-def clean_line(line: bytes, recipe_json: bytes) -> Outcome:
+def clean_line(line: bytes, recipe_json: bytes, compiled: bool = False) -> Outcome:
     """One upstream line cleaned: kept rows go out already serialised as the record (what the
     runner writes), dropped rows are rebuilt into a model (rare)."""
     row = orjson.loads(line)
     source = row["source"]
-    verdict = clean_row(row, _tools(recipe_json, source))
+    verdict = clean_row(row, _tools(recipe_json, source, compiled))
     if verdict is None:
         return KeptRaw(row_json(row), source)
     reason, detail = verdict
@@ -137,10 +146,11 @@ class CleanTask:
 
     path: AnyPath
     recipe_json: bytes
+    compiled: bool = False  # compiled metric kernels (same stats; see COMPILED_METRICS_MIN_RECORDS_PER_WORKER)
 
     def __call__(self, skip: int) -> Iterator[Outcome]:
         for line in islice(iter_shard_lines(self.path), skip, None):
-            yield clean_line(line, self.recipe_json)
+            yield clean_line(line, self.recipe_json, self.compiled)
 
 
 def _section_params(recipe: Recipe, sections: tuple[str, ...]) -> dict[str, Any]:
@@ -158,9 +168,13 @@ def _section_params(recipe: Recipe, sections: tuple[str, ...]) -> dict[str, Any]
 def clean_stage(run: RunDir, upstream: str, recipe: Recipe, name: str = "clean") -> Stage:
     """Clean + PII + metrics: one task per upstream shard, in worker processes."""
     recipe_json = recipe.model_dump_json().encode()
-    return Stage(name=name, tasks=[CleanTask(path, recipe_json) for path in upstream_shards(run, upstream)],
+    shards = upstream_shards(run, upstream)
+    total = run.count(upstream)
+    workers = max(1, min(recipe.workers if recipe.workers > 0 else (os.cpu_count() or 1), len(shards)))
+    compiled = total >= COMPILED_METRICS_MIN_RECORDS_PER_WORKER * workers
+    return Stage(name=name, tasks=[CleanTask(path, recipe_json, compiled) for path in shards],
                  inputs=[stage_input(run, upstream)], params=_section_params(recipe, _CLEAN_SECTIONS),
-                 total=run.count(upstream), workers=recipe.workers)
+                 total=total, workers=recipe.workers)
 
 
 # ---- the filter stage (cheap) --------------------------------------------------------------------
@@ -171,12 +185,25 @@ def filter_row(row: dict[str, Any], recipe: Recipe) -> tuple[str, str] | None:
 @dataclass(frozen=True)
 class FilterLine:
     recipe: Recipe
+    plans: dict[str, FilterPlan] = field(default_factory=dict, compare=False, repr=False)
+
+    def _plan(self, source: str) -> FilterPlan:
+        plan = self.plans.get(source)
+        if plan is None:
+            plan = self.plans[source] = FilterPlan(self.recipe.for_source(source).filter)
+        return plan
 
     def __call__(self, line: bytes, location: str) -> Outcome:
+        # A kept row needs only its source and stats: read just those (rows.source_and_stats).
+        quick = source_and_stats(line)
+        if quick is not None:
+            source, stats = quick
+            if self._plan(source).decide(stats) is None:
+                # The upstream line is this record as the runner serialised it: write it as is.
+                return KeptRaw(line[:-1] if line.endswith(b"\n") else line, source)
         row = orjson.loads(line)
-        verdict = filter_row(row, self.recipe)
+        verdict = self._plan(row["source"]).decide(row.get("stats", {}))
         if verdict is None:
-            # The upstream line is this record as the runner serialised it: write it as is.
             return KeptRaw(line[:-1] if line.endswith(b"\n") else line, row["source"])
         return Dropped(row_to_record(row), *verdict)
 

@@ -72,6 +72,8 @@ def word_rep_ratio(words: list[str], n: int) -> float:
 
 def dup_line_frac(text: str) -> float:
     """Fraction of non-empty lines that repeat an earlier line (FineWeb-2 zh uses ~0.29)."""
+    if "\n" not in text:  # one line: nothing to repeat
+        return 0.0
     lines = [ln.strip() for ln in text.split("\n")]
     lines = [ln for ln in lines if ln]
     if len(lines) < 2:
@@ -90,15 +92,88 @@ def votes_norm(extra: dict[str, Any], keys: list[str], cap: float) -> tuple[floa
 
 
 class Metrics:
-    """Computes the stats dict for one record; build once per process (loads models)."""
+    """Computes the stats dict for one record; build once per process (loads models).
 
-    def __init__(self, config: MetricsConfig) -> None:
+    `compiled` counts with the numba kernels of `curation.text.kernel` (same values; worth their
+    ~1.5 s start-up only over many records, so the clean stage decides): the Python code below is
+    their reference, used when `compiled=False` and for a text with a code point beyond the
+    kernels' class table."""
+
+    def __init__(self, config: MetricsConfig, *, compiled: bool = False) -> None:
         self.config = config
         self.segmenter: Segmenter | None = get_segmenter(config.segmenter) if config.segmenter else None
         self.langid: LangID | None = get_langid(config.langid) if config.langid else None
         self.stopwords = zh_stopwords()
+        self._kernel: _Kernel | None = _Kernel(self.stopwords) if compiled else None
 
     def compute(self, instruction: str, input_: str, output: str, extra: dict[str, Any]) -> dict[str, Any]:
+        if self._kernel is not None:
+            stats = self._compute_compiled(self._kernel, instruction, input_, output, extra)
+            if stats is not None:
+                return stats
+        return self.compute_reference(instruction, input_, output, extra)
+
+    def _compute_compiled(self, k: _Kernel, instruction: str, input_: str, output: str,
+                          extra: dict[str, Any]) -> dict[str, Any] | None:
+        """`compute_reference` from the kernel's integer counts (same divisions, same rounding,
+        same key order); None when a text has a code point beyond the kernel's table."""
+        c = self.config
+        joined = ""
+        if self.segmenter is not None:
+            tokens = getattr(self.segmenter, "cut_raw", self.segmenter.cut)(output)
+            joined = "\x00".join(tokens)
+            if not tokens or joined.count("\x00") != len(tokens) - 1:  # none, or a token holds NUL
+                return None
+        (in_space, in_ideo, in_kana, out_space, out_ideo, out_kana, out_special, out_punct, char_num,
+         n, total_len, stop, repeated) = k.record_counts(
+            k.code_points(instruction + output + joined), len(instruction), len(output), self.segmenter is not None,
+            k.table, c.char_rep_n, c.word_rep_n, *k.stopwords)
+        if in_space < 0:
+            return None
+        dense_out = len(output) - out_space
+        dense_all = len(instruction) - in_space + dense_out
+        share_all = (in_ideo + out_ideo) / dense_all if dense_all else 0.0
+        stats: dict[str, Any] = {
+            "len_instruction": len(instruction),
+            "len_input": len(input_),
+            "len_output": len(output),
+            "cjk_ratio": round(share_all, 4),
+        }
+        if self.langid is not None:
+            if c.langid_script_zh is None:
+                share = None
+            elif len(instruction) + 1 + len(output) <= c.langid_chars:
+                share = share_all if dense_all and share_all >= c.langid_script_zh \
+                    and in_kana + out_kana == 0 else None
+            else:
+                share = script_zh_share((instruction + "\n" + output)[: c.langid_chars], c.langid_script_zh)
+            if share is not None:
+                lang, score, method = "zh", share, "script"
+            else:
+                (lang, score), method = self.langid.detect((instruction + "\n" + output)[: c.langid_chars]), "model"
+            stats["lang"], stats["lang_score"], stats["lang_method"] = lang, round(score, 4), method
+        if self.segmenter is not None:
+            if not n:
+                stats.update(words=0, mean_word_len=0.0, stopword_ratio=0.0, word_rep_ratio=0.0)
+            else:
+                total = n - c.word_rep_n + 1
+                stats["words"] = n
+                stats["mean_word_len"] = round(total_len / n, 3)
+                stats["stopword_ratio"] = round(stop / n, 4)
+                stats["word_rep_ratio"] = round(repeated / total, 4) if total > 0 else 0.0
+        total = len(output) - c.char_rep_n + 1
+        stats["char_rep_ratio"] = round(char_num / total, 4) if total > 0 else 0.0
+        stats["dup_line_frac"] = round(dup_line_frac(output), 4)
+        stats["special_ratio"] = round(out_special / dense_out, 4) if dense_out else 0.0
+        stats["punct_ratio"] = round(out_punct / dense_out, 4) if dense_out else 0.0
+        if extra:
+            votes, norm = votes_norm(extra, c.votes_keys, c.votes_cap)
+            if votes is not None:
+                stats["votes"], stats["votes_norm"] = votes, norm
+        return stats
+
+    def compute_reference(self, instruction: str, input_: str, output: str, extra: dict[str, Any]) -> dict[str, Any]:
+        """The stats in plain Python (regexes, slices, Counter): the definition of every value."""
         c = self.config
         dense_out = WHITESPACE_RE.sub("", output)
         # Whitespace removal and ideograph counting work character by character, so the output's
@@ -153,3 +228,18 @@ class Metrics:
             "stopword_ratio": round(sum(map(self.stopwords.__contains__, words)) / n, 4),
             "word_rep_ratio": round(word_rep_ratio(words, self.config.word_rep_n), 4),
         }
+
+
+class _Kernel:
+    """The compiled kernels and their tables (numba imported only when a Metrics wants them)."""
+
+    def __init__(self, stopwords: frozenset[str]) -> None:
+        import numpy as np
+
+        from curation.text import kernel
+
+        self.np = np
+        self.code_points = kernel.code_points
+        self.record_counts = kernel.record_counts
+        self.table = kernel.class_table()
+        self.stopwords = kernel.stopword_table(stopwords)

@@ -38,6 +38,11 @@ class _CallableSegmenter:
         self.name = name
         self._cut = cut
 
+    def cut_raw(self, text: str) -> list[str]:
+        """The backend's tokens as it returns them, whitespace-only ones included (for callers
+        that drop those themselves, such as the compiled word metrics)."""
+        return self._cut(text)
+
     def cut(self, text: str) -> list[str]:
         words = self._cut(text)
         if _SPACE.search(text) is None:  # nothing to strip: skip the per-token pass

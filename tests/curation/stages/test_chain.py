@@ -174,3 +174,22 @@ def test_clean_repairs_raw_text_and_rejects_what_stays_invalid(run_dir: Path, tm
     assert reject["kind"] == "invalid" and reject["location"] == "in.jsonl:1"
     assert "record.instruction contains control character U+0000" in reject["detail"]
     assert [r.provenance.location for r in run.iter_records("clean")] == ["in.jsonl:2"]
+
+
+def test_compiled_metrics_only_past_the_threshold_and_same_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clean stage turns the compiled metric kernels on only when each worker has enough
+    records to repay their start-up, and its output is byte-identical either way."""
+    from curation.stages import chain as chain_module
+
+    recipe = load_recipe().model_copy(update={"workers": 1})
+    outputs = {}
+    for threshold in (10**9, 1):
+        monkeypatch.setattr(chain_module, "COMPILED_METRICS_MIN_RECORDS_PER_WORKER", threshold)
+        run = make_run(tmp_path / str(threshold))
+        stage = chain_module.clean_stage(run, "validate", recipe)
+        assert {task.compiled for task in stage.tasks} == {threshold == 1}
+        curate_run(tmp_path / str(threshold), recipe, progress=False, until="clean")
+        outputs[threshold] = ([p.read_bytes() for p in run.shard_paths("clean")],
+                              sorted(orjson.dumps(r, option=orjson.OPT_SORT_KEYS) for r in run.iter_rejects("clean")))
+    assert outputs[1] == outputs[10**9]
+    assert any(b"char_rep_ratio" in shard for shard in outputs[1][0])

@@ -431,3 +431,22 @@ def test_record_level_trigger_checks_change_nothing() -> None:
             *cleaned, _report = cleaner.clean(*fields)
             assert cleaned == [cleaner.field(name, value)[0] for name, value in
                                zip(("instruction", "input", "output"), fields, strict=True)], fields
+
+
+def test_absent_triggers_one_scan_equals_rule_by_rule() -> None:
+    """The one-class prefilter of absent_triggers finds every trigger the rule-by-rule checks find."""
+    import random
+
+    from curation.stages.clean import absent_triggers, absent_triggers_one_by_one
+
+    pool = (["中文", "abc", " ", "\n", "\t", "，", "é", "Ã", "Â©", "ä¸­", "Ã©", "\x00", "\x0c", "\r", "\x85", "\u2028",
+             "\u2029", "$", "`", "```", "\u200b", "\u200d", "\ufeff", "\U000f0000", "Ａ", "１", "ｚ", "！", "\u00a0", "😀"]
+            + [chr(c) for c in range(0xBF, 0xF6)])
+    rng = random.Random(9)
+    seen = set()
+    for _ in range(20000):
+        text = "".join(rng.choice(pool) for _ in range(rng.randint(0, 6)))
+        expected = absent_triggers_one_by_one(text)
+        assert absent_triggers(text) == expected, text
+        seen.add(expected)
+    assert len(seen) > 20  # many combinations of present/absent triggers were reached
