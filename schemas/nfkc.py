@@ -75,13 +75,26 @@ def _tables() -> tuple[re.Pattern[str], re.Pattern[str], dict[str, str]]:
     return hard_re, special_re, changes
 
 
+# Full-width punctuation of Chinese text and its NFKD (ASCII). Replacing any character by its NFKD
+# leaves the text's NFKD, hence its NFKC, unchanged (NFKD decomposes each character fully and then
+# reorders; a full decomposition decomposes to itself), so this pass is exact for any text.
+_PUNCTUATION = tuple((char, unicodedata.normalize("NFKD", char)) for char in "，：（）？！；")
+
+
 def nfkc(text: str) -> str:
     """`unicodedata.normalize("NFKC", text)`, without decomposing characters that do not change.
 
-    One regex scan finds the characters that are not simple-and-unchanged; when they are all
-    simple, each distinct one is replaced by its NFKD with `str.replace` (an NFKD holds no
-    character that changes again, so the order of the replacements does not matter)."""
+    The common full-width punctuation is replaced first (`str.replace`), and when `unicodedata`'s
+    quick check then finds the text normalised, that is the result (~2 µs instead of ~5 µs for a
+    230-character bench record). Otherwise one regex scan finds the characters that are not
+    simple-and-unchanged; when they are all simple, each distinct one is replaced by its NFKD with
+    `str.replace` (an NFKD holds no character that changes again, so the order of the
+    replacements does not matter)."""
     if text.isascii():
+        return text
+    for char, plain in _PUNCTUATION:  # C-speed first pass over what Chinese text mostly holds
+        text = text.replace(char, plain)
+    if unicodedata.is_normalized("NFKC", text):  # C quick check; usually true after that pass
         return text
     hard_re, special_re, changes = _tables()
     found = special_re.findall(text)

@@ -18,6 +18,7 @@ import hashlib
 import json
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -221,9 +222,16 @@ def normalize_for_id(text: str) -> str:
 def make_record_id(source: str, source_id: str | None = None, *, content: str | None = None) -> str:
     """Stable 16-hex id: from source + native id when the source has ids, else from content."""
     if source_id is not None:
-        key = f"{source}\x00id\x00{source_id}"
+        digest, rest = _key_prefix(source, "id").copy(), source_id
     elif content is not None:
-        key = f"{source}\x00content\x00{normalize_for_id(content)}"
+        digest, rest = _key_prefix(source, "content").copy(), normalize_for_id(content)
     else:
         raise ValueError("make_record_id needs a source_id or content")
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    digest.update(rest.encode())  # = sha256 of f"{source}\x00{kind}\x00{rest}" in UTF-8
+    return digest.hexdigest()[:16]
+
+
+@lru_cache(maxsize=256)
+def _key_prefix(source: str, kind: str) -> Any:
+    """sha256 state after f"{source}\x00{kind}\x00" (copied per id: the prefix is hashed once)."""
+    return hashlib.sha256(f"{source}\x00{kind}\x00".encode())

@@ -7,7 +7,7 @@ import random
 import unicodedata
 from pathlib import Path
 
-from schemas.nfkc import nfkc
+from schemas.nfkc import _PUNCTUATION, nfkc
 
 
 def test_every_bmp_character_alone_and_after_a_letter() -> None:
@@ -38,3 +38,12 @@ def test_sample_records(samples_dir: Path) -> None:
     for row in rows:
         for text in (row["instruction"], row["input"], row["output"]):
             assert nfkc(text) == unicodedata.normalize("NFKC", text)
+
+
+def test_punctuation_pass_replaces_by_full_decompositions_next_to_marks() -> None:
+    # the first pass is exact because each replacement is the character's own full NFKD
+    for char, plain in _PUNCTUATION:
+        assert plain == unicodedata.normalize("NFKD", char) == unicodedata.normalize("NFKD", plain)
+        for text in (char + "\u0338", "e" + char + "\u0301", "\u1100" + char + "\u1161", char * 3 + "ｂ" + "\u0301",
+                     "中文" + char + "\uf900" + char):
+            assert nfkc(text) == unicodedata.normalize("NFKC", text), ascii(text)

@@ -131,6 +131,19 @@ def test_record_id_is_stable_and_source_scoped() -> None:
         make_record_id("x")
 
 
+def test_record_id_is_the_documented_key_hash() -> None:
+    # ids already in runs and releases: sha256 of "source NUL kind NUL value", first 16 hex digits
+    import hashlib
+
+    def expected(key: str) -> str:
+        return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+    for source in ("zhihu", "bench", "源"):
+        assert make_record_id(source, "123") == expected(f"{source}\x00id\x00123")
+        assert make_record_id(source, "") == expected(f"{source}\x00id\x00")
+        assert make_record_id(source, content="问：\x1f\x1f答 ！") == expected(f"{source}\x00content\x00问: 答 !")
+
+
 def test_release_row_keeps_exactly_nine_fields_and_inverts() -> None:
     curated = CuratedRecord(
         id="abc", source="zhihu", record=InstructionRecord.model_validate(_valid()),
