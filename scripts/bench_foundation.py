@@ -93,7 +93,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--sizes", type=int, nargs="*")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int,
+                        help="Runs per size (default: 3 up to 200k records, 1 above; given: every size)")
     parser.add_argument("--work", type=Path, help="Work folder (default: a temporary one); keep it the "
                         "same for runs whose output hashes are compared")
     parser.add_argument("--json", type=Path, help="Write the results (hashes included) here")
@@ -114,7 +115,7 @@ def main() -> None:
             corpus = work / f"corpus-{n}.jsonl"
             chars = make_corpus(corpus, n)
             os.utime(corpus, (FIXED_MTIME, FIXED_MTIME))
-            reps = repeats if n <= 200_000 else 1
+            reps = repeats or (3 if n <= 200_000 else 1)
             ceil = statistics.median(ceiling(corpus, work / "ceiling.jsonl") for _ in range(reps))
             rows: dict[str, list[tuple[float, int]]] = {"ingest": [], "validate": [], "release build": []}
             for _ in range(reps):
