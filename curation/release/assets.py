@@ -48,22 +48,26 @@ def card_summary(run: RunDir, stages: list[str], lengths: Mapping[str, Mapping[s
 def load_figure_code() -> None:
     """Import the figure code (matplotlib: about a second here, where bytecode is compiled at each
     start). A build calls it once its workers run, so the figures at its end do not wait for it.
-    Not in a thread: workers forked while another thread imports could inherit a held import lock."""
+    Not in a thread: workers forked while another thread imports could inherit a held import lock
+    (the drawing itself runs in a thread, once the workers are done)."""
     from curation.report.figures import load_pyplot
 
     load_pyplot()
 
 
-def write_assets(out: Path, run: RunDir, stage: str, manifests: list[dict[str, Any]],
-                 lengths: Mapping[str, Mapping[str, Iterable[int]]], configs: list[dict[str, Any]],
-                 *, dataset_license: str, figures: bool = True) -> dict[str, str]:
-    """Write the figures, the pipeline file and the license file into `out`; returns the figures'
-    paths inside the release by name (for the card)."""
+def write_assets(out: Path, manifests: list[dict[str, Any]], configs: list[dict[str, Any]], *, stage: str,
+                 dataset_license: str) -> None:
+    """Write the pipeline file and, for `license: other`, the license file into `out`."""
     (out / PIPELINE_FILE).write_text(pipeline_file(manifests, stage=stage), encoding="utf-8")
     if dataset_license == "other":
         (out / LICENSE_FILE).write_text(license_file(configs), encoding="utf-8")
-    if not figures:
-        return {}
+
+
+def write_figures(out: Path, run: RunDir, stage: str,
+                  lengths: Mapping[str, Mapping[str, Iterable[int]]]) -> dict[str, str]:
+    """Draw the card's figures into `out/assets/`; returns their paths inside the release by name.
+    Needs only the manifests and the lengths, not the Parquet files: a build draws them while it
+    closes those."""
     from curation.report.figures import drops_by_source_figure, funnel_figure, lengths_by_source_figure
 
     summary = card_summary(run, released_stages(run, stage), lengths)

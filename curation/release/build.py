@@ -25,6 +25,7 @@ import statistics
 import tempfile
 from array import array
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import chain
 from json.encoder import encode_basestring
@@ -34,7 +35,7 @@ from typing import Any
 import orjson
 
 from curation.pipeline.rundir import RunDir
-from curation.release.assets import load_figure_code, released_stages, write_assets
+from curation.release.assets import load_figure_code, released_stages, write_assets, write_figures
 from curation.release.card import ALL_CONFIG, render_card
 from curation.release.columns import arrow_table
 from curation.release.parquet import max_row_group_bytes, open_writer
@@ -501,6 +502,8 @@ def build_release(
         waiting: dict[int, dict[str, Any]] = {}
         next_shard = 0
         load_figures = figures
+        import pyarrow.ipc  # noqa: F401  (imported once here, not again in each forked worker)
+
         for result in (executor or LocalExecutor(1)).map_unordered(convert_shard, job, list(range(len(shards)))):
             if load_figures:  # once the workers run: the import overlaps their work, not the end
                 load_figure_code()
@@ -525,13 +528,17 @@ def build_release(
         rmtree(pieces_dir)
         if not writers:
             raise ReleaseBuildError(f"{run_dir}: stage {stage!r} has no records to release")
-        for config, writer in writers.items():
-            stats[config].files = writer.close()
+        lengths = {c: {"instruction": s.instruction_len, "output": s.output_len} for c, s in stats.items()}
+        # The figures need only the statistics, so they are drawn while the last row groups are
+        # written and the files closed (Arrow writes Parquet without holding the GIL).
+        with ThreadPoolExecutor(1) as drawing:
+            drawn = drawing.submit(write_figures, staging, run, stage, lengths) if figures else None
+            for config, writer in writers.items():
+                stats[config].files = writer.close()
+        card_figures = drawn.result() if drawn else {}
         summaries = [stats[c].summary() for c in sorted(stats)]
         manifests = [run.require_manifest(s) for s in released_stages(run, stage)]
-        lengths = {c: {"instruction": s.instruction_len, "output": s.output_len} for c, s in stats.items()}
-        card_figures = write_assets(staging, run, stage, manifests, lengths, summaries,
-                                    dataset_license=dataset_license, figures=figures)
+        write_assets(staging, manifests, summaries, stage=stage, dataset_license=dataset_license)
         card = render_card(
             summaries, manifests, pretty_name=pretty_name, dataset_license=dataset_license, stage=stage,
             figures=card_figures,
