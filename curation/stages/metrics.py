@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from curation.pipeline.recipe import MetricsConfig
@@ -140,18 +141,8 @@ class Metrics:
             "cjk_ratio": round(share_all, 4),
         }
         if self.langid is not None:
-            if c.langid_script_zh is None:
-                share = None
-            elif len(instruction) + 1 + len(output) <= c.langid_chars:
-                share = share_all if dense_all and share_all >= c.langid_script_zh \
-                    and in_kana + out_kana == 0 else None
-            else:
-                share = script_zh_share((instruction + "\n" + output)[: c.langid_chars], c.langid_script_zh)
-            if share is not None:
-                lang, score, method = "zh", share, "script"
-            else:
-                (lang, score), method = self.langid.detect((instruction + "\n" + output)[: c.langid_chars]), "model"
-            stats["lang"], stats["lang_score"], stats["lang_method"] = lang, round(score, 4), method
+            self._language(stats, instruction, output, lambda: share_all if dense_all
+                           and share_all >= c.langid_script_zh and in_kana + out_kana == 0 else None)
         if self.segmenter is not None:
             if not n:
                 stats.update(words=0, mean_word_len=0.0, stopword_ratio=0.0, word_rep_ratio=0.0)
@@ -162,15 +153,8 @@ class Metrics:
                 stats["stopword_ratio"] = round(stop / n, 4)
                 stats["word_rep_ratio"] = round(repeated / total, 4) if total > 0 else 0.0
         total = len(output) - c.char_rep_n + 1
-        stats["char_rep_ratio"] = round(char_num / total, 4) if total > 0 else 0.0
-        stats["dup_line_frac"] = round(dup_line_frac(output), 4)
-        stats["special_ratio"] = round(out_special / dense_out, 4) if dense_out else 0.0
-        stats["punct_ratio"] = round(out_punct / dense_out, 4) if dense_out else 0.0
-        if extra:
-            votes, norm = votes_norm(extra, c.votes_keys, c.votes_cap)
-            if votes is not None:
-                stats["votes"], stats["votes_norm"] = votes, norm
-        return stats
+        return self._finish(stats, output, char_num / total if total > 0 else 0.0, out_special, out_punct,
+                            dense_out, extra)
 
     def compute_reference(self, instruction: str, input_: str, output: str, extra: dict[str, Any]) -> dict[str, Any]:
         """The stats in plain Python (regexes, slices, Counter): the definition of every value."""
@@ -188,31 +172,48 @@ class Metrics:
             "cjk_ratio": round(share_all, 4),
         }
         if self.langid is not None:
-            probe = (instruction + "\n" + output)[: c.langid_chars]
-            if c.langid_script_zh is None:
-                share = None
-            elif len(instruction) + 1 + len(output) <= c.langid_chars:
-                # The probe is the whole text, whose dense form (the newline is whitespace) and
-                # ideograph share were just computed: script_zh_share(probe, ...) without redoing it.
-                share = share_all if dense_all and share_all >= c.langid_script_zh \
-                    and KANA_HANGUL_RE.search(dense_all) is None else None
-            else:
-                share = script_zh_share(probe, c.langid_script_zh)
-            if share is not None:  # Chinese by script: the model adds nothing but errors (ja/ko/en)
-                lang, score, method = "zh", share, "script"
-            else:
-                (lang, score), method = self.langid.detect(probe), "model"
-            stats["lang"], stats["lang_score"], stats["lang_method"] = lang, round(score, 4), method
+            # A probe that is the whole text: its dense form (the newline is whitespace) and
+            # ideograph share were just computed, so script_zh_share(probe, ...) is not redone.
+            self._language(stats, instruction, output, lambda: share_all if dense_all
+                           and share_all >= c.langid_script_zh and KANA_HANGUL_RE.search(dense_all) is None
+                           else None)
         if self.segmenter is not None:
             stats.update(self.word_stats(output))
-        stats["char_rep_ratio"] = round(char_rep_ratio(output, c.char_rep_n), 4)
+        return self._finish(stats, output, char_rep_ratio(output, c.char_rep_n), len(SPECIAL_RE.findall(dense_out)),
+                            len(PUNCT_RE.findall(dense_out)), len(dense_out), extra)
+
+    def _language(self, stats: dict[str, Any], instruction: str, output: str,
+                  whole_text_share: Callable[[], float | None]) -> None:
+        """lang, lang_score, lang_method: Chinese by script when the probe's ideograph share says so
+        (the model adds nothing but errors there: ja/ko/en), else the model. `whole_text_share` gives
+        that share (or None) for a probe that is the whole text, from counts the caller already has."""
+        assert self.langid is not None
+        c = self.config
+        probe = (instruction + "\n" + output)[: c.langid_chars]
+        if c.langid_script_zh is None:
+            share = None
+        elif len(instruction) + 1 + len(output) <= c.langid_chars:
+            share = whole_text_share()
+        else:
+            share = script_zh_share(probe, c.langid_script_zh)
+        if share is not None:
+            lang, score, method = "zh", share, "script"
+        else:
+            (lang, score), method = self.langid.detect(probe), "model"
+        stats["lang"], stats["lang_score"], stats["lang_method"] = lang, round(score, 4), method
+
+    def _finish(self, stats: dict[str, Any], output: str, char_rep: float, special: int, punct: int,
+                dense_len: int, extra: dict[str, Any]) -> dict[str, Any]:
+        """The stats both paths add last, in this key order."""
+        c = self.config
+        stats["char_rep_ratio"] = round(char_rep, 4)
         stats["dup_line_frac"] = round(dup_line_frac(output), 4)
-        dense = dense_out
-        stats["special_ratio"] = round(len(SPECIAL_RE.findall(dense)) / len(dense), 4) if dense else 0.0
-        stats["punct_ratio"] = round(len(PUNCT_RE.findall(dense)) / len(dense), 4) if dense else 0.0
-        votes, norm = votes_norm(extra, c.votes_keys, c.votes_cap)
-        if votes is not None:
-            stats["votes"], stats["votes_norm"] = votes, norm
+        stats["special_ratio"] = round(special / dense_len, 4) if dense_len else 0.0
+        stats["punct_ratio"] = round(punct / dense_len, 4) if dense_len else 0.0
+        if extra:
+            votes, norm = votes_norm(extra, c.votes_keys, c.votes_cap)
+            if votes is not None:
+                stats["votes"], stats["votes_norm"] = votes, norm
         return stats
 
     def word_stats(self, text: str) -> dict[str, Any]:
